@@ -1,0 +1,3 @@
+"""Conclave: a self-hosted video platform with a native REST API and drop-in vendor surfaces."""
+
+__version__ = "0.1.0"

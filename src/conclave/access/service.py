@@ -1,0 +1,182 @@
+"""The only code that changes roles and issued-token rows, and the one place tokens are signed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conclave.access.models import IssuedToken, Role
+from conclave.access.permissions import BUILT_IN_ROLES, PERMISSIONS, permission_map
+from conclave.access.repository import RoleRepository
+from conclave.access.schemas import RoleCreate, RoleUpdate, TokenRequest
+from conclave.kit.errors import Conflict, NotFound, ValidationFailed
+from conclave.kit.ids import new_id
+from conclave.kit.time import from_timestamp, utcnow
+from conclave.rooms.models import Room
+from conclave.tenancy.models import Project
+from conclave.tenancy.service import TenancyService
+
+MAX_CUSTOM_ROLES = 100
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """A role as the API shows it: built-in roles are constants, custom ones are rows."""
+
+    id: str
+    name: str
+    display_name: str
+    permissions: dict[str, bool]
+    built_in: bool
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+def _built_in_view(name: str) -> RoleView:
+    display_name, granted = BUILT_IN_ROLES[name]
+    return RoleView(id=name, name=name, display_name=display_name, permissions=permission_map(granted), built_in=True)
+
+
+def _row_view(role: Role) -> RoleView:
+    granted = {name for name, allowed in role.permissions.items() if allowed}
+    return RoleView(
+        id=role.id, name=role.name, display_name=role.display_name, permissions=permission_map(granted),
+        built_in=False, created_at=role.created_at, updated_at=role.updated_at,
+    )
+
+
+def _check_permissions(permissions: dict[str, bool]) -> None:
+    unknown = sorted(set(permissions) - set(PERMISSIONS))
+    if unknown:
+        raise ValidationFailed(
+            f"unknown permissions: {', '.join(unknown)}", code="unknown_permission",
+            details={"known": list(PERMISSIONS)},
+        )
+
+
+@dataclass(frozen=True)
+class IssuedAccessToken:
+    token: str
+    link: str
+    jti: str
+
+
+class AccessService:
+    def __init__(self, tenancy: TenancyService, public_url: str, default_ttl_seconds: int) -> None:
+        self.tenancy = tenancy
+        self.public_url = public_url
+        self.default_ttl_seconds = default_ttl_seconds
+
+    # -- roles -------------------------------------------------------------------------------
+
+    async def list_roles(self, session: AsyncSession, project_id: str) -> list[RoleView]:
+        custom = await RoleRepository(session, project_id).all()
+        return [_built_in_view(name) for name in BUILT_IN_ROLES] + [_row_view(role) for role in custom]
+
+    async def role_names(self, session: AsyncSession, project_id: str) -> set[str]:
+        return {role.name for role in await self.list_roles(session, project_id)}
+
+    async def get_role(self, session: AsyncSession, project_id: str, id_or_name: str) -> RoleView:
+        if id_or_name in BUILT_IN_ROLES:
+            return _built_in_view(id_or_name)
+        role = await RoleRepository(session, project_id).by_id_or_name(id_or_name)
+        if role is None:
+            raise NotFound(f"role {id_or_name!r} not found", code="role_not_found")
+        return _row_view(role)
+
+    async def _custom_role(self, session: AsyncSession, project_id: str, id_or_name: str) -> Role:
+        if id_or_name in BUILT_IN_ROLES:
+            raise Conflict(f"built-in role {id_or_name!r} cannot be changed or deleted", code="role_built_in")
+        role = await RoleRepository(session, project_id).by_id_or_name(id_or_name)
+        if role is None:
+            raise NotFound(f"role {id_or_name!r} not found", code="role_not_found")
+        return role
+
+    async def create_role(self, session: AsyncSession, project_id: str, data: RoleCreate) -> RoleView:
+        repository = RoleRepository(session, project_id)
+        if data.name in BUILT_IN_ROLES or await repository.by_id_or_name(data.name) is not None:
+            raise Conflict(f"a role named {data.name!r} already exists", code="role_exists")
+        if len(await repository.all()) >= MAX_CUSTOM_ROLES:
+            raise Conflict(f"a project may have at most {MAX_CUSTOM_ROLES} custom roles", code="too_many_roles")
+        _check_permissions(data.permissions)
+        role = Role(
+            project_id=project_id, name=data.name, display_name=data.display_name or data.name,
+            permissions=permission_map({k for k, v in data.permissions.items() if v}),
+        )
+        session.add(role)
+        await session.flush()
+        return _row_view(role)
+
+    async def update_role(self, session: AsyncSession, project_id: str, id_or_name: str, data: RoleUpdate) -> RoleView:
+        role = await self._custom_role(session, project_id, id_or_name)
+        if data.display_name is not None:
+            role.display_name = data.display_name
+        if data.permissions is not None:
+            _check_permissions(data.permissions)
+            merged = {**role.permissions, **data.permissions}
+            role.permissions = permission_map({k for k, v in merged.items() if v})
+        await session.flush()
+        return _row_view(role)
+
+    async def delete_role(self, session: AsyncSession, project: Project, id_or_name: str) -> None:
+        role = await self._custom_role(session, project.id, id_or_name)
+        in_use = await RoleRepository(session, project.id).rooms_using(role.name)
+        defaults = project.room_defaults
+        if in_use or role.name in defaults.get("roles", []) or defaults.get("default_role") == role.name:
+            raise Conflict(
+                f"role {role.name!r} is still used", code="role_in_use",
+                details={"rooms": in_use[:50], "in_default_settings": not in_use},
+            )
+        await session.delete(role)
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def room_link(self, room: Room) -> str:
+        return f"{self.public_url}/meet/{room.friendly_url}"
+
+    async def issue_token(
+        self, session: AsyncSession, project: Project, room: Room, data: TokenRequest
+    ) -> IssuedAccessToken:
+        """Sign an HS256 JWT with the project's newest secret (``kid`` names it) and record its jti."""
+        role = data.role or room.default_role
+        if role not in room.roles:
+            raise ValidationFailed(
+                f"role {role!r} is not one of this room's roles", code="unknown_role",
+                details={"roles": room.roles},
+            )
+        now = int(utcnow().timestamp())
+        nbf = data.nbf if data.nbf is not None else now
+        exp = data.exp if data.exp is not None else max(nbf, now) + self.default_ttl_seconds
+        if exp <= now:
+            raise ValidationFailed("exp must be in the future", code="token_expired")
+        if exp <= nbf:
+            raise ValidationFailed("exp must be later than nbf", code="invalid_token_window")
+        keys = await self.tenancy.signing_keys(session, project.id)
+        if not keys:
+            raise Conflict("the project has no active credential to sign tokens with", code="no_signing_key")
+        jti = new_id()
+        claims: dict[str, Any] = {
+            key: value
+            for key, value in {
+                "ud": data.ud, "u": data.u, "initials": data.initials, "avatar": data.avatar,
+                "breakoutId": data.breakoutId,
+            }.items()
+            if value is not None
+        }
+        claims |= {
+            "role": role, "room_id": room.id, "project_id": project.id, "jti": jti,
+            "iat": now, "nbf": nbf, "exp": exp,
+        }
+        token = jwt.encode(claims, keys[0].secret, algorithm="HS256", headers={"kid": keys[0].key_id})
+        session.add(
+            IssuedToken(
+                jti=jti, project_id=project.id, room_id=room.id, key_id=keys[0].key_id,
+                user_external_id=data.ud, display_name=data.u, role=role,
+                not_before=from_timestamp(nbf), expires_at=from_timestamp(exp),
+            )
+        )
+        return IssuedAccessToken(token=token, link=f"{self.room_link(room)}?token={token}", jti=jti)

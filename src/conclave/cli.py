@@ -1,0 +1,152 @@
+"""``conclave serve | migrate | admin …``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+
+from conclave.config import ConfigurationError, Settings, resolve_secrets
+from conclave.kit.crypto import SecretBox
+from conclave.kit.db import create_engine, create_sessionmaker, is_sqlite
+from conclave.kit.errors import ConclaveError
+from conclave.kit.events import InProcessEventBus
+from conclave.kit.migrate import upgrade
+from conclave.kit.transaction import transaction
+from conclave.tenancy.schemas import CredentialImport, ProjectCreate
+from conclave.tenancy.service import TenancyService
+
+app = typer.Typer(help="Conclave: a self-hosted video platform.", no_args_is_help=True)
+admin = typer.Typer(help="Server administration.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"conclave: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides CONCLAVE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides CONCLAVE_PORT.")] = None,
+) -> None:
+    """Start the server (embedded mode migrates the database first)."""
+    from conclave.app import create_app
+
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)
+    try:
+        application = create_app(settings)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    typer.echo(f"conclave: serving on http://{settings.host}:{settings.port} (public URL {settings.resolved_public_url})")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = Settings()
+    if is_sqlite(settings.resolved_database_url):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    typer.echo("conclave: database is up to date")
+
+
+def _run_admin(work: Callable[[TenancyService, Any], Awaitable[T]]) -> T:
+    """Run one unit of work against the configured database, migrating it first if embedded."""
+    settings = Settings()
+    try:
+        server_secrets = resolve_secrets(settings)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    url = settings.resolved_database_url
+    if is_sqlite(url):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.should_auto_migrate:
+        upgrade(url)
+
+    async def main() -> T:
+        engine = create_engine(url)
+        try:
+            async with transaction(create_sessionmaker(engine), InProcessEventBus()) as session:
+                return await work(TenancyService(SecretBox(server_secrets.master_key)), session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ConclaveError as exc:
+        _fail(exc.message)
+        raise
+
+
+def _emit(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key}: {value}")
+
+
+@admin.command("create-organization")
+def create_organization(
+    name: Annotated[str, typer.Option(help="Organization name.")],
+    api_key: Annotated[str | None, typer.Option(help="Import an existing API key.")] = None,
+    secret: Annotated[str | None, typer.Option(help="Import an existing secret.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create an organization; prints its id, api_key and secret."""
+    CredentialImport.model_validate({"api_key": api_key, "secret": secret})
+
+    async def work(tenancy: TenancyService, session: Any) -> dict[str, Any]:
+        organization, issued = await tenancy.create_organization(session, name=name, api_key=api_key, secret=secret)
+        return {"id": organization.id, "api_key": issued.credential.key_id, "secret": issued.secret}
+
+    _emit(_run_admin(work), as_json)
+
+
+@admin.command("create-project")
+def create_project(
+    organization: Annotated[str, typer.Option(help="Organization id.")],
+    name: Annotated[str, typer.Option(help="Project name.")],
+    api_key: Annotated[str | None, typer.Option(help="Import an existing API key.")] = None,
+    secret_key: Annotated[str | None, typer.Option("--secret-key", "--secret", help="Import an existing secret.")] = None,
+    app_id: Annotated[str | None, typer.Option(help="Import an existing 32-hex app id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a project in an organization; prints its id, keys and app_id."""
+    from pydantic import ValidationError
+
+    try:
+        data = ProjectCreate.model_validate(
+            {"name": name, **{k: v for k, v in {"api_key": api_key, "secret_key": secret_key, "app_id": app_id}.items() if v}}
+        )
+    except ValidationError as exc:
+        _fail(str(exc))
+        raise
+
+    async def work(tenancy: TenancyService, session: Any) -> dict[str, Any]:
+        project, issued = await tenancy.create_project(session, organization, data)
+        return {
+            "id": project.id, "organization_id": project.organization_id, "api_key": issued.credential.key_id,
+            "secret_key": issued.secret, "app_id": project.app_id,
+        }
+
+    _emit(_run_admin(work), as_json)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        print(f"conclave: {exc}", file=sys.stderr)
+        sys.exit(1)

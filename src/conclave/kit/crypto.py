@@ -1,0 +1,34 @@
+"""Secrets at rest: encryption with the master key, and keyed digests to look secrets up.
+
+A bearer secret must be found without knowing its owner, so each stored secret carries an
+HMAC-SHA256 digest keyed by the master key (constant-time lookup by index) next to its
+Fernet-encrypted copy (needed to sign access tokens with the project secret).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class SecretBox:
+    def __init__(self, master_key: str) -> None:
+        root = master_key.encode()
+        encryption_key = hmac.new(root, b"conclave/encrypt", hashlib.sha256).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(encryption_key))
+        self._lookup_key = hmac.new(root, b"conclave/lookup", hashlib.sha256).digest()
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise RuntimeError("stored secret cannot be decrypted: was CONCLAVE_MASTER_KEY changed?") from exc
+
+    def digest(self, secret: str) -> str:
+        return hmac.new(self._lookup_key, secret.encode(), hashlib.sha256).hexdigest()

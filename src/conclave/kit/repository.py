@@ -1,0 +1,56 @@
+"""Repository base: tenant scoping and Digital Samba pagination in one place."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conclave.kit.db import Base
+from conclave.kit.pagination import PageParams
+
+M = TypeVar("M", bound=Base)
+
+
+async def paginate(
+    session: AsyncSession, statement: Select[Any], model: Any, params: PageParams, cursor: Any | None = None
+) -> tuple[list[Any], int]:
+    """Apply ``order``/``after``/``offset``/``limit`` over (created_at, id); count the filtered set.
+
+    ``cursor`` is the row named by ``after``; the caller resolves it because what ``after`` may
+    name differs by resource (rooms also accept a friendly_url).
+    """
+    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+    created, ident = model.created_at, model.id
+    if cursor is not None:
+        if params.order == "desc":
+            statement = statement.where(
+                or_(created < cursor.created_at, and_(created == cursor.created_at, ident < cursor.id))
+            )
+        else:
+            statement = statement.where(
+                or_(created > cursor.created_at, and_(created == cursor.created_at, ident > cursor.id))
+            )
+    ordering = (created.desc(), ident.desc()) if params.order == "desc" else (created.asc(), ident.asc())
+    statement = statement.order_by(*ordering).offset(params.offset).limit(params.limit)
+    rows = list((await session.execute(statement)).scalars().all())
+    return rows, total
+
+
+class ProjectScopedRepository(Generic[M]):
+    """Every query of a project-owned table goes through ``scoped`` so no tenant leaks."""
+
+    model: type[M]
+
+    def __init__(self, session: AsyncSession, project_id: str) -> None:
+        self.session = session
+        self.project_id = project_id
+
+    def scoped(self, statement: Select[Any] | None = None) -> Select[Any]:
+        statement = statement if statement is not None else select(self.model)
+        column: Any = self.model.project_id  # type: ignore[attr-defined]
+        return statement.where(column == self.project_id)
+
+    async def paginate(self, statement: Select[Any], params: PageParams, cursor: M | None) -> tuple[list[M], int]:
+        return await paginate(self.session, statement, self.model, params, cursor)

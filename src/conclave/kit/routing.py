@@ -1,0 +1,51 @@
+"""Request-scoped database sessions committed by the route, before the response is sent.
+
+FastAPI's yield-dependencies have moved their exit point between releases; committing in a
+route class instead guarantees a client never sees a 2xx for a transaction that then fails,
+and never reads its own write too early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conclave.kit.transaction import finish
+
+_STATE_KEY = "db_session"
+
+
+def get_session(request: Request) -> AsyncSession:
+    """The request's session, opened on first use."""
+    session: AsyncSession | None = getattr(request.state, _STATE_KEY, None)
+    if session is None:
+        session = request.app.state.sessionmaker()
+        setattr(request.state, _STATE_KEY, session)
+    return session
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def transactional_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except BaseException:
+                await _finish(request, commit=False)
+                raise
+            await _finish(request, commit=response.status_code < 400)
+            return response
+
+        return transactional_handler
+
+
+async def _finish(request: Request, *, commit: bool) -> None:
+    session: AsyncSession | None = getattr(request.state, _STATE_KEY, None)
+    if session is not None:
+        setattr(request.state, _STATE_KEY, None)
+        await finish(session, request.app.state.bus, commit=commit)

@@ -1,0 +1,1 @@
+"""Media plane: the :class:`MediaServer` port and its Janus implementation."""

@@ -1,0 +1,1 @@
+"""Janus implementation of the media port (WebSocket transport, adapter, settings)."""

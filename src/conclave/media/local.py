@@ -1,0 +1,322 @@
+"""Run a private Janus next to Conclave for the embedded (single host) mode.
+
+The generated configuration only exposes what Conclave needs: the WebSocket API and
+admin API on 127.0.0.1, the videoroom (plus textroom/streaming/audiobridge) plugins,
+and ICE restricted to the interfaces the caller names (loopback by default, which is
+what tests and a sandbox without network offer). Nothing from /etc/janus is read, so
+a distro-wide Janus service and this child never interfere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from conclave.media.janus.client import JanusAdminClient, JanusClient
+from conclave.media.janus.config import JanusNodeSettings
+from conclave.media.port import MediaError, MediaNodeUnavailable
+
+__all__ = ["JanusLayout", "JanusNotInstalled", "LocalJanus", "LocalJanusError", "find_janus_layout"]
+
+logger = logging.getLogger(__name__)
+
+WANTED_PLUGINS = ("videoroom", "textroom", "streaming", "audiobridge")
+WANTED_TRANSPORTS = ("websockets",)
+
+
+class LocalJanusError(MediaError):
+    """The embedded Janus could not be started or did not become ready."""
+
+
+class JanusNotInstalled(LocalJanusError):
+    """No usable ``janus`` binary or plugin folders were found on this host."""
+
+
+@dataclass(frozen=True)
+class JanusLayout:
+    """Where an installed Janus keeps its binary and loadable modules."""
+
+    binary: Path
+    plugins: Path
+    transports: Path
+    events: Path
+    loggers: Path
+
+
+def _module_names(folder: Path) -> list[str]:
+    """The file names Janus will try to load: it only loads ``*.so`` entries."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name for p in folder.iterdir() if p.name.startswith("libjanus_") and p.name.endswith(".so")
+    )
+
+
+def find_janus_layout(binary: str = "janus") -> JanusLayout:
+    """Locate the Janus binary and module folders (Debian multiarch or /opt/janus builds).
+
+    Debian's package installs modules under ``/usr/lib/<triplet>/janus/``; source builds
+    default to ``<prefix>/lib/janus/``. Both are derived from the binary's prefix.
+    """
+    resolved = shutil.which(binary)
+    if resolved is None:
+        raise JanusNotInstalled(
+            f"Janus binary {binary!r} not found on PATH; install it (Debian/Ubuntu: apt-get install janus)"
+        )
+    path = Path(resolved).resolve()
+    prefix = path.parent.parent
+    candidates = [
+        *sorted((prefix / "lib").glob("*/janus")),
+        prefix / "lib" / "janus",
+        prefix / "lib64" / "janus",
+    ]
+    for base in candidates:
+        if (base / "plugins").is_dir() and any(
+            name == "libjanus_videoroom.so" for name in _module_names(base / "plugins")
+        ):
+            return JanusLayout(path, base / "plugins", base / "transports", base / "events", base / "loggers")
+    raise JanusNotInstalled(
+        f"found {path} but no Janus plugin folder with the videoroom plugin under {prefix}/lib"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class LocalJanus:
+    """A Janus child process with a generated configuration.
+
+    Use as ``async with LocalJanus() as janus:`` then connect to ``janus.url`` /
+    ``janus.admin_url`` with ``janus.admin_secret`` (or use :meth:`node_settings`).
+    The process is stopped with SIGTERM, then SIGKILL after ``stop_timeout``.
+    """
+
+    def __init__(
+        self,
+        *,
+        binary: str = "janus",
+        work_dir: Path | None = None,
+        ice_enforce_list: str = "lo",
+        rtp_port_range: tuple[int, int] = (20000, 40000),
+        debug_level: int = 2,
+        startup_timeout: float = 15.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self._binary = binary
+        self._work_dir = work_dir
+        self._ice_enforce_list = ice_enforce_list
+        self._rtp_port_range = rtp_port_range
+        self._debug_level = debug_level
+        self._startup_timeout = startup_timeout
+        self._stop_timeout = stop_timeout
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._ws_port = 0
+        self._admin_port = 0
+        self.admin_secret = secrets.token_urlsafe(24)
+        self.config_dir = Path()
+        self.log_file = Path()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._ws_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"ws://127.0.0.1:{self._admin_port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def node_settings(self, **overrides: object) -> JanusNodeSettings:
+        """Settings for a :class:`JanusClient` talking to this process."""
+        values: dict[str, object] = {
+            "ws_url": self.url,
+            "admin_url": self.admin_url,
+            "admin_secret": self.admin_secret,
+        }
+        values.update(overrides)
+        return JanusNodeSettings.model_validate(values)
+
+    async def __aenter__(self) -> LocalJanus:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Write the configuration, spawn Janus and wait until it answers ``info``."""
+        layout = find_janus_layout(self._binary)
+        if self._work_dir is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="conclave-janus-")
+            base = Path(self._tempdir.name)
+        else:
+            base = self._work_dir
+            base.mkdir(parents=True, exist_ok=True)
+        self.config_dir = base / "conf"
+        self.config_dir.mkdir(exist_ok=True)
+        self.log_file = base / "janus.log"
+        if not self._ws_port:  # keep the ports across stop()/start() so clients can reconnect
+            self._ws_port = _free_port()
+            self._admin_port = _free_port()
+            while self._admin_port == self._ws_port:
+                self._admin_port = _free_port()
+        self._write_config(layout)
+        args = [
+            str(layout.binary),
+            "-C",
+            str(self.config_dir / "janus.jcfg"),
+            "-F",
+            str(self.config_dir),
+            "--disable-colors",
+        ]
+        logger.info("starting %s (api %s, admin %s)", " ".join(args), self.url, self.admin_url)
+        with self.log_file.open("wb") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=base,
+            )
+        try:
+            await asyncio.wait_for(self._wait_ready(), self._startup_timeout)
+        except (TimeoutError, LocalJanusError) as exc:
+            tail = self._log_tail()
+            await self.stop()
+            raise LocalJanusError(
+                f"Janus did not become ready: {exc or 'timeout'}\n--- janus log ---\n{tail}"
+            ) from exc
+
+    async def stop(self) -> None:
+        """Terminate the child (SIGTERM, then SIGKILL) and drop the temporary config."""
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), self._stop_timeout)
+            except TimeoutError:
+                logger.warning("Janus pid %s ignored SIGTERM; killing it", process.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    async def _wait_ready(self) -> None:
+        settings = self.node_settings(connect_timeout=1.0, request_timeout=2.0)
+        while True:
+            if self._process is None or self._process.returncode is not None:
+                code = None if self._process is None else self._process.returncode
+                raise LocalJanusError(f"Janus exited with code {code}")
+            client = JanusClient(settings)
+            try:
+                await client.connect()
+                await client.info()
+                admin = JanusAdminClient(
+                    self.admin_url, self.admin_secret, connect_timeout=1.0, request_timeout=2.0
+                )
+                try:
+                    await admin.info()
+                finally:
+                    await admin.close()
+                return
+            except MediaNodeUnavailable:
+                await asyncio.sleep(0.1)
+            finally:
+                await client.close()
+
+    def _log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def _write_config(self, layout: JanusLayout) -> None:
+        disabled_plugins = [
+            n for n in _module_names(layout.plugins) if n[len("libjanus_") : -3] not in WANTED_PLUGINS
+        ]
+        disabled_transports = [
+            n for n in _module_names(layout.transports) if n[len("libjanus_") : -3] not in WANTED_TRANSPORTS
+        ]
+        low, high = self._rtp_port_range
+        janus_cfg = f"""general: {{
+    configs_folder = {_quote(str(self.config_dir))}
+    plugins_folder = {_quote(str(layout.plugins))}
+    transports_folder = {_quote(str(layout.transports))}
+    events_folder = {_quote(str(layout.events))}
+    loggers_folder = {_quote(str(layout.loggers))}
+    debug_level = {self._debug_level}
+    admin_secret = {_quote(self.admin_secret)}
+    server_name = "conclave-embedded"
+    session_timeout = 60
+    protected_folders = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sbin", "/sys", "/usr"]
+}}
+certificates: {{
+}}
+media: {{
+    rtp_port_range = "{low}-{high}"
+}}
+nat: {{
+    nice_debug = false
+    full_trickle = true
+    ice_enforce_list = {_quote(self._ice_enforce_list)}
+}}
+plugins: {{
+    disable = {_quote(",".join(disabled_plugins))}
+}}
+transports: {{
+    disable = {_quote(",".join(disabled_transports))}
+}}
+loggers: {{
+    disable = {_quote(",".join(_module_names(layout.loggers)))}
+}}
+events: {{
+    broadcast = false
+}}
+"""
+        websockets_cfg = f"""general: {{
+    json = "plain"
+    ws = true
+    ws_port = {self._ws_port}
+    ws_ip = "127.0.0.1"
+    wss = false
+}}
+admin: {{
+    admin_ws = true
+    admin_ws_port = {self._admin_port}
+    admin_ws_ip = "127.0.0.1"
+    admin_wss = false
+}}
+"""
+        files = {"janus.jcfg": janus_cfg, "janus.transport.websockets.jcfg": websockets_cfg}
+        # Plugins log an error and fall back to defaults without a file; an empty one is quieter.
+        for plugin in WANTED_PLUGINS:
+            files[f"janus.plugin.{plugin}.jcfg"] = "general: {\n}\n"
+        for name, text in files.items():
+            path = self.config_dir / name
+            path.write_text(text)
+            os.chmod(path, 0o600)

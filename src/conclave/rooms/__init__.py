@@ -1,0 +1,1 @@
+"""Rooms: settings, defaults, lifecycle."""

@@ -1,0 +1,234 @@
+"""The only code that changes room rows; also owns a project's default room settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conclave.access.service import AccessService
+from conclave.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from conclave.kit.events import DomainEvent, emit
+from conclave.kit.ids import new_friendly_url
+from conclave.kit.pagination import PageParams
+from conclave.kit.time import utcnow
+from conclave.rooms.models import Room, RoomTag
+from conclave.rooms.repository import RoomRepository
+from conclave.rooms.schemas import RoomCreate, RoomDefaultsUpdate, RoomFields, RoomSettingsInput, RoomUpdate
+from conclave.rooms.settings import CORE_DEFAULTS, SETTING_NAMES, project_defaults
+from conclave.tenancy.models import Project
+from conclave.tenancy.service import TenancyService
+
+_SETTABLE = frozenset(CORE_DEFAULTS) | frozenset(SETTING_NAMES)
+_PLAIN_COLUMNS = (
+    "external_id", "name", "description", "kind", "scheduled_start_at", "nbf", "exp", "empty_timeout",
+    "scene_id", "return_url",
+)
+
+
+def _provided_settings(data: RoomSettingsInput) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in data.model_fields_set & _SETTABLE:
+        value = getattr(data, name)
+        values[name] = value.model_dump() if name == "toolbar" else value
+    return values
+
+
+class RoomService:
+    def __init__(self, tenancy: TenancyService, access: AccessService) -> None:
+        self.tenancy = tenancy
+        self.access = access
+
+    # -- default settings --------------------------------------------------------------------
+
+    def defaults(self, project: Project) -> dict[str, Any]:
+        return {**project_defaults(project.room_defaults), "domain": project.domain}
+
+    async def update_defaults(self, session: AsyncSession, project: Project, data: RoomDefaultsUpdate) -> dict[str, Any]:
+        changes = _provided_settings(data)
+        merged = {**project_defaults(project.room_defaults), **changes}
+        await self._check_roles(session, project, merged["roles"], merged["default_role"])
+        self._check_participant_limit(project, merged["max_participants"])
+        await self.tenancy.set_room_defaults(project, {**project.room_defaults, **changes})
+        if "domain" in data.model_fields_set:
+            project.domain = data.domain
+        return self.defaults(project)
+
+    # -- rooms -------------------------------------------------------------------------------
+
+    async def get_room(self, session: AsyncSession, project_id: str, ref: str) -> Room:
+        room = await RoomRepository(session, project_id).by_ref(ref)
+        if room is None:
+            raise NotFound(f"room {ref!r} not found", code="room_not_found")
+        return room
+
+    async def list_rooms(
+        self, session: AsyncSession, project_id: str, params: PageParams, tags: list[str]
+    ) -> tuple[list[Room], int]:
+        repository = RoomRepository(session, project_id)
+        cursor = None
+        if params.after is not None:
+            cursor = await repository.by_ref(params.after)
+            if cursor is None:
+                raise NotFound(f"room {params.after!r} given as 'after' not found", code="room_not_found")
+        return await repository.list(params, tags, cursor)
+
+    async def create_room(self, session: AsyncSession, project: Project, data: RoomCreate) -> Room:
+        repository = RoomRepository(session, project.id)
+        if "default_role" in data.model_fields_set and "roles" not in data.model_fields_set:
+            raise ValidationFailed("roles must be provided when default_role is set", code="roles_required")
+        values = project_defaults(project.room_defaults)
+        limit = project.max_participants_per_room
+        if limit is not None:
+            values["max_participants"] = min(values["max_participants"], limit)
+        values |= _provided_settings(data)
+        await self._check_roles(session, project, values["roles"], values["default_role"])
+        self._check_participant_limit(project, values["max_participants"])
+
+        # Count first: the usage upsert takes the lock that serialises concurrent creations.
+        await self.tenancy.count_room_created(session, project)
+        if project.max_active_rooms is not None and await repository.count_active() >= project.max_active_rooms:
+            raise Forbidden(
+                f"the project may have at most {project.max_active_rooms} active rooms",
+                code="max_active_rooms_reached", details={"limit": project.max_active_rooms},
+            )
+        friendly_url = await self._friendly_url(repository, data.friendly_url)
+        await self._check_external_id(repository, data.external_id)
+
+        settings = {name: values[name] for name in SETTING_NAMES}
+        core = {name: values[name] for name in CORE_DEFAULTS}
+        room = Room(project_id=project.id, friendly_url=friendly_url, settings=settings, meta=data.metadata or {},
+                    kind=data.kind or "video", **core)
+        for name in _PLAIN_COLUMNS:
+            if name != "kind" and name in data.model_fields_set:
+                setattr(room, name, getattr(data, name))
+        room.status = self._initial_status(room)
+        room.tag_rows = [RoomTag(tag=tag) for tag in dict.fromkeys(data.tags or [])]
+        session.add(room)
+        await session.flush()
+        emit(session, self._event("room.created", room))
+        return room
+
+    async def update_room(self, session: AsyncSession, project: Project, ref: str, data: RoomUpdate) -> Room:
+        repository = RoomRepository(session, project.id)
+        room = await self.get_room(session, project.id, ref)
+        changes = _provided_settings(data)
+        roles = changes.get("roles", room.roles)
+        default_role = changes.get("default_role", room.default_role)
+        if "roles" in changes or "default_role" in changes:
+            await self._check_roles(session, project, roles, default_role)
+        if "max_participants" in changes:
+            self._check_participant_limit(project, changes["max_participants"])
+        fields = data.model_fields_set
+        if "friendly_url" in fields and data.friendly_url != room.friendly_url:
+            room.friendly_url = await self._friendly_url(repository, data.friendly_url, except_id=room.id)
+        if "external_id" in fields and data.external_id != room.external_id:
+            await self._check_external_id(repository, data.external_id, except_id=room.id)
+        nbf = data.nbf if "nbf" in fields else room.nbf
+        exp = data.exp if "exp" in fields else room.exp
+        if nbf and exp and exp <= nbf:
+            raise ValidationFailed("exp must be later than nbf", code="invalid_time_window")
+
+        settings = dict(room.settings)
+        for name, value in changes.items():
+            if name in CORE_DEFAULTS:
+                setattr(room, name, value)
+            else:
+                settings[name] = value
+        room.settings = settings
+        for name in _PLAIN_COLUMNS:
+            if name in fields:
+                setattr(room, name, getattr(data, name))
+        if "metadata" in fields:
+            room.meta = data.metadata or {}
+        if "tags" in fields:
+            room.tag_rows = [RoomTag(tag=tag) for tag in dict.fromkeys(data.tags or [])]
+        if "scheduled_start_at" in fields and room.status in ("scheduled", "idle"):
+            room.status = self._initial_status(room)
+        room.updated_at = utcnow()
+        await session.flush()
+        emit(session, self._event("room.updated", room, changed=sorted(fields)))
+        return room
+
+    async def delete_room(self, session: AsyncSession, project: Project, ref: str) -> None:
+        room = await self.get_room(session, project.id, ref)
+        if room.status == "live":
+            raise Conflict("the room has a live session; end it before deleting the room", code="room_live")
+        emit(session, self._event("room.deleted", room))
+        await session.delete(room)
+
+    async def delete_rooms_by_tags(
+        self, session: AsyncSession, project: Project, tags: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """Delete every room carrying any of ``tags``; rooms with a live session are skipped."""
+        deleted: list[str] = []
+        skipped: list[str] = []
+        for room in await RoomRepository(session, project.id).with_any_tag(tags):
+            if room.status == "live":
+                skipped.append(room.id)
+                continue
+            emit(session, self._event("room.deleted", room))
+            await session.delete(room)
+            deleted.append(room.id)
+        return deleted, skipped
+
+    def view(self, room: Room) -> dict[str, Any]:
+        """The reference's flat room object: columns and settings side by side."""
+        return {
+            **room.settings,
+            "id": room.id, "friendly_url": room.friendly_url, "external_id": room.external_id, "name": room.name,
+            "description": room.description, "kind": room.kind, "privacy": room.privacy,
+            "is_locked": room.is_locked, "room_url": self.access.room_link(room), "status": room.status,
+            "max_participants": room.max_participants, "session_length": room.session_length,
+            "empty_timeout": room.empty_timeout, "default_role": room.default_role, "roles": room.roles,
+            "tags": room.tags, "metadata": room.meta, "scheduled_start_at": room.scheduled_start_at,
+            "nbf": room.nbf, "exp": room.exp, "scene_id": room.scene_id, "return_url": room.return_url,
+            "created_at": room.created_at, "updated_at": room.updated_at,
+        }
+
+    # -- rules -------------------------------------------------------------------------------
+
+    async def _check_roles(self, session: AsyncSession, project: Project, roles: list[str], default_role: str) -> None:
+        if default_role not in roles:
+            raise ValidationFailed(
+                f"default_role {default_role!r} must be one of roles", code="default_role_not_in_roles",
+                details={"roles": roles},
+            )
+        unknown = sorted(set(roles) - await self.access.role_names(session, project.id))
+        if unknown:
+            raise ValidationFailed(f"unknown roles: {', '.join(unknown)}", code="unknown_role", details={"unknown": unknown})
+
+    @staticmethod
+    def _check_participant_limit(project: Project, max_participants: int) -> None:
+        limit = project.max_participants_per_room
+        if limit is not None and max_participants > limit:
+            raise Forbidden(
+                f"max_participants may not exceed the project's limit of {limit}",
+                code="max_participants_per_room_exceeded", details={"limit": limit},
+            )
+
+    @staticmethod
+    async def _friendly_url(repository: RoomRepository, wanted: str | None, *, except_id: str | None = None) -> str:
+        if wanted is not None:
+            if await repository.friendly_url_taken(wanted, except_id=except_id):
+                raise Conflict(f"friendly_url {wanted!r} is already used by another room", code="friendly_url_taken")
+            return wanted
+        while True:
+            candidate = new_friendly_url()
+            if not await repository.friendly_url_taken(candidate):
+                return candidate
+
+    @staticmethod
+    async def _check_external_id(repository: RoomRepository, external_id: str | None, *, except_id: str | None = None) -> None:
+        if external_id is not None and await repository.external_id_taken(external_id, except_id=except_id):
+            raise Conflict(f"external_id {external_id!r} is already used by another room", code="external_id_taken")
+
+    @staticmethod
+    def _initial_status(room: Room) -> str:
+        return "scheduled" if room.scheduled_start_at and room.scheduled_start_at > utcnow() else "idle"
+
+    @staticmethod
+    def _event(event_type: str, room: Room, **extra: Any) -> DomainEvent:
+        data = {"room_id": room.id, "friendly_url": room.friendly_url, "external_id": room.external_id,
+                "name": room.name, **extra}
+        return DomainEvent(type=event_type, project_id=room.project_id, room_id=room.id, data=data)

@@ -1,0 +1,1 @@
+"""Organizations, projects, credentials and per-project limits."""

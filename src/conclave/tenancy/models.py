@@ -1,0 +1,83 @@
+"""Tenancy tables: organizations own projects; both own rotatable, revocable credentials."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from conclave.kit.db import Base, IdMixin, TimestampMixin
+from conclave.kit.time import utcnow
+
+PROJECT_STATUSES = ("active", "inactive", "suspended")
+LIMIT_NAMES = ("max_active_rooms", "max_daily_rooms", "max_participants_per_room", "max_api_calls_per_day")
+
+
+class Organization(IdMixin, TimestampMixin, Base):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Project(IdMixin, TimestampMixin, Base):
+    __tablename__ = "projects"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    app_id: Mapped[str] = mapped_column(String(32), unique=True)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    labels: Mapped[list[str]] = mapped_column(default=list)
+    domain: Mapped[str | None] = mapped_column(String(253))
+    webhook_url: Mapped[str | None] = mapped_column(String(2048))
+    logout_url: Mapped[str | None] = mapped_column(String(2048))
+    return_url: Mapped[str | None] = mapped_column(String(2048))
+    features: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lock_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extra_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    room_defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    max_active_rooms: Mapped[int | None] = mapped_column(Integer)
+    max_daily_rooms: Mapped[int | None] = mapped_column(Integer)
+    max_participants_per_room: Mapped[int | None] = mapped_column(Integer)
+    max_api_calls_per_day: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("status IN ('active', 'inactive', 'suspended')", name="status"),)
+
+
+class Credential(IdMixin, Base):
+    """A key id plus a secret; the secret is stored encrypted and as a keyed lookup digest."""
+
+    __tablename__ = "credentials"
+
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(String(128), unique=True)
+    secret_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("(organization_id IS NULL) <> (project_id IS NULL)", name="one_owner"),
+    )
+
+    def is_usable(self, now: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return False
+        return self.expires_at is None or self.expires_at > now
+
+
+class ProjectDailyUsage(Base):
+    """Per-day counters behind ``max_api_calls_per_day`` and ``max_daily_rooms``."""
+
+    __tablename__ = "project_daily_usage"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    rooms_created: Mapped[int] = mapped_column(Integer, default=0)

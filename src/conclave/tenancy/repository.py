@@ -1,0 +1,88 @@
+"""Every query of the tenancy domain."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conclave.kit.pagination import PageParams
+from conclave.kit.repository import paginate
+from conclave.tenancy.models import Credential, Organization, Project, ProjectDailyUsage
+
+
+class TenancyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_organization(self, organization_id: str) -> Organization | None:
+        return await self.session.get(Organization, organization_id)
+
+    async def get_project(self, project_id: str, *, organization_id: str | None = None) -> Project | None:
+        statement = select(Project).where(Project.id == project_id)
+        if organization_id is not None:
+            statement = statement.where(Project.organization_id == organization_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def credential_by_digest(self, digest: str) -> Credential | None:
+        statement = select(Credential).where(Credential.secret_digest == digest)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def credential_by_key_id(self, key_id: str) -> Credential | None:
+        statement = select(Credential).where(Credential.key_id == key_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def credentials_of(self, *, organization_id: str | None = None, project_id: str | None = None) -> list[Credential]:
+        statement = select(Credential).order_by(Credential.created_at, Credential.id)
+        if project_id is not None:
+            statement = statement.where(Credential.project_id == project_id)
+        else:
+            statement = statement.where(Credential.organization_id == organization_id)
+        return list((await self.session.execute(statement)).scalars().all())
+
+    async def app_id_taken(self, app_id: str) -> bool:
+        found = await self.session.execute(select(Project.id).where(Project.app_id == app_id))
+        return found.first() is not None
+
+    async def project_name_taken(self, organization_id: str, name: str, *, except_id: str | None = None) -> bool:
+        statement = select(Project.id).where(Project.organization_id == organization_id, Project.name == name)
+        if except_id is not None:
+            statement = statement.where(Project.id != except_id)
+        return (await self.session.execute(statement)).first() is not None
+
+    async def list_organizations(self, params: PageParams) -> tuple[list[Organization], int]:
+        return await self._paginate(select(Organization), Organization, params)
+
+    async def list_projects(self, organization_id: str, params: PageParams) -> tuple[list[Project], int]:
+        statement = select(Project).where(Project.organization_id == organization_id)
+        return await self._paginate(statement, Project, params)
+
+    async def _paginate(self, statement: Select[Any], model: Any, params: PageParams) -> tuple[list[Any], int]:
+        cursor = await self.session.get(model, params.after) if params.after else None
+        return await paginate(self.session, statement, model, params, cursor)
+
+    async def increment_usage(self, project_id: str, day: date, *, api_calls: int = 0, rooms_created: int = 0) -> ProjectDailyUsage:
+        """Atomically add to today's counters and return the new totals (one upsert, both dialects)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(ProjectDailyUsage).values(
+            project_id=project_id, day=day, api_calls=api_calls, rooms_created=rooms_created
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[ProjectDailyUsage.project_id, ProjectDailyUsage.day],
+            set_={
+                "api_calls": ProjectDailyUsage.api_calls + api_calls,
+                "rooms_created": ProjectDailyUsage.rooms_created + rooms_created,
+            },
+        ).returning(ProjectDailyUsage)
+        row = (await self.session.execute(statement)).scalar_one()
+        return row
+
+    async def usage(self, project_id: str, day: date) -> ProjectDailyUsage | None:
+        return await self.session.get(ProjectDailyUsage, (project_id, day))
+
+    async def revoke_credentials(self, ids: list[str], when: Any) -> None:
+        await self.session.execute(update(Credential).where(Credential.id.in_(ids)).values(revoked_at=when))

@@ -1,0 +1,313 @@
+"""The only code that changes tenancy rows: organizations, projects, credentials, usage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conclave.kit.crypto import SecretBox
+from conclave.kit.errors import Conflict, Forbidden, NotFound, QuotaExceeded, Unauthorized
+from conclave.kit.ids import new_app_id, new_key_id, new_secret
+from conclave.kit.pagination import PageParams
+from conclave.kit.time import today, utcnow
+from conclave.tenancy.models import LIMIT_NAMES, Credential, Organization, Project
+from conclave.tenancy.repository import TenancyRepository
+from conclave.tenancy.schemas import ProjectCreate, ProjectFields
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    credential: Credential
+    secret: str
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    key_id: str
+    secret: str
+
+
+def credential_status(credential: Credential) -> Literal["active", "expiring", "revoked"]:
+    now = utcnow()
+    if not credential.is_usable(now):
+        return "revoked"
+    return "expiring" if credential.expires_at is not None else "active"
+
+
+def project_limits(project: Project) -> dict[str, int | None]:
+    return {name: getattr(project, name) for name in LIMIT_NAMES}
+
+
+class TenancyService:
+    def __init__(self, box: SecretBox) -> None:
+        self.box = box
+
+    # -- credentials -------------------------------------------------------------------------
+
+    async def _issue_credential(
+        self,
+        session: AsyncSession,
+        *,
+        prefix: str,
+        organization_id: str | None = None,
+        project_id: str | None = None,
+        key_id: str | None = None,
+        secret: str | None = None,
+    ) -> IssuedCredential:
+        repository = TenancyRepository(session)
+        key_id = key_id or new_key_id(prefix)
+        secret = secret or new_secret()
+        digest = self.box.digest(secret)
+        if await repository.credential_by_key_id(key_id) is not None:
+            raise Conflict(f"API key {key_id!r} is already in use", code="api_key_taken")
+        if await repository.credential_by_digest(digest) is not None:
+            raise Conflict("this secret is already in use by another credential", code="secret_taken")
+        credential = Credential(
+            organization_id=organization_id,
+            project_id=project_id,
+            key_id=key_id,
+            secret_digest=digest,
+            secret_encrypted=self.box.encrypt(secret),
+        )
+        session.add(credential)
+        await session.flush()
+        return IssuedCredential(credential, secret)
+
+    def reveal(self, credential: Credential) -> str:
+        return self.box.decrypt(credential.secret_encrypted)
+
+    async def list_credentials(
+        self, session: AsyncSession, *, organization_id: str | None = None, project_id: str | None = None
+    ) -> list[Credential]:
+        return await TenancyRepository(session).credentials_of(
+            organization_id=organization_id, project_id=project_id
+        )
+
+    async def create_credential(
+        self, session: AsyncSession, *, organization_id: str | None = None, project_id: str | None = None
+    ) -> IssuedCredential:
+        prefix = "pk" if project_id else "ok"
+        return await self._issue_credential(
+            session, prefix=prefix, organization_id=organization_id, project_id=project_id
+        )
+
+    async def _owned_credential(
+        self, session: AsyncSession, key_id: str, *, organization_id: str | None, project_id: str | None
+    ) -> Credential:
+        credential = await TenancyRepository(session).credential_by_key_id(key_id)
+        owned = credential is not None and (
+            (project_id is not None and credential.project_id == project_id)
+            or (organization_id is not None and project_id is None and credential.organization_id == organization_id)
+        )
+        if credential is None or not owned:
+            raise NotFound(f"credential {key_id!r} not found", code="credential_not_found")
+        return credential
+
+    async def rotate_credential(
+        self,
+        session: AsyncSession,
+        key_id: str,
+        *,
+        grace_seconds: int,
+        organization_id: str | None = None,
+        project_id: str | None = None,
+    ) -> IssuedCredential:
+        """Issue a successor secret; the old one stops working at once or after a grace period."""
+        old = await self._owned_credential(session, key_id, organization_id=organization_id, project_id=project_id)
+        if not old.is_usable(utcnow()):
+            raise Conflict(f"credential {key_id!r} is revoked and cannot be rotated", code="credential_revoked")
+        issued = await self.create_credential(
+            session, organization_id=old.organization_id, project_id=old.project_id
+        )
+        now = utcnow()
+        if grace_seconds:
+            old.expires_at = now + timedelta(seconds=grace_seconds)
+        else:
+            old.revoked_at = now
+        return issued
+
+    async def revoke_credential(
+        self, session: AsyncSession, key_id: str, *, organization_id: str | None = None, project_id: str | None = None
+    ) -> Credential:
+        credential = await self._owned_credential(
+            session, key_id, organization_id=organization_id, project_id=project_id
+        )
+        if credential.revoked_at is None:
+            credential.revoked_at = utcnow()
+        return credential
+
+    async def _usable_by_secret(self, session: AsyncSession, secret: str) -> Credential | None:
+        credential = await TenancyRepository(session).credential_by_digest(self.box.digest(secret))
+        if credential is None or not credential.is_usable(utcnow()):
+            return None
+        return credential
+
+    # -- organizations -----------------------------------------------------------------------
+
+    async def create_organization(
+        self, session: AsyncSession, *, name: str, api_key: str | None = None, secret: str | None = None
+    ) -> tuple[Organization, IssuedCredential]:
+        organization = Organization(name=name)
+        session.add(organization)
+        await session.flush()
+        issued = await self._issue_credential(
+            session, prefix="ok", organization_id=organization.id, key_id=api_key, secret=secret
+        )
+        return organization, issued
+
+    async def get_organization(self, session: AsyncSession, organization_id: str) -> Organization:
+        organization = await TenancyRepository(session).get_organization(organization_id)
+        if organization is None:
+            raise NotFound(f"organization {organization_id!r} not found", code="organization_not_found")
+        return organization
+
+    async def list_organizations(self, session: AsyncSession, params: PageParams) -> tuple[list[Organization], int]:
+        return await TenancyRepository(session).list_organizations(params)
+
+    async def rename_organization(self, session: AsyncSession, organization_id: str, name: str) -> Organization:
+        organization = await self.get_organization(session, organization_id)
+        organization.name = name
+        return organization
+
+    async def delete_organization(self, session: AsyncSession, organization_id: str) -> None:
+        await session.delete(await self.get_organization(session, organization_id))
+
+    async def authenticate_organization(
+        self, session: AsyncSession, secret: str, *, username: str | None = None
+    ) -> Organization:
+        credential = await self._usable_by_secret(session, secret)
+        if credential is None or credential.organization_id is None:
+            raise Unauthorized("invalid or revoked organization credentials", code="invalid_credentials")
+        if username is not None and username not in (credential.organization_id, credential.key_id):
+            raise Unauthorized("invalid or revoked organization credentials", code="invalid_credentials")
+        return await self.get_organization(session, credential.organization_id)
+
+    # -- projects ----------------------------------------------------------------------------
+
+    async def create_project(
+        self, session: AsyncSession, organization_id: str, data: ProjectCreate
+    ) -> tuple[Project, IssuedCredential]:
+        repository = TenancyRepository(session)
+        await self.get_organization(session, organization_id)
+        if await repository.project_name_taken(organization_id, data.name):
+            raise Conflict(f"a project named {data.name!r} already exists", code="project_name_taken")
+        app_id = data.app_id or new_app_id()
+        if await repository.app_id_taken(app_id):
+            raise Conflict(f"app id {app_id!r} is already in use", code="app_id_taken")
+        project = Project(organization_id=organization_id, name=data.name, status=data.status, app_id=app_id)
+        self._apply_fields(project, data)
+        session.add(project)
+        await session.flush()
+        issued = await self._issue_credential(
+            session, prefix="pk", project_id=project.id, key_id=data.api_key, secret=data.secret_key
+        )
+        return project, issued
+
+    @staticmethod
+    def _apply_fields(project: Project, data: ProjectFields) -> None:
+        provided = data.model_fields_set
+        for name in ("labels", "domain", "webhook_url", "logout_url", "return_url"):
+            if name in provided:
+                setattr(project, name, getattr(data, name) if name != "labels" else (data.labels or []))
+        for name in ("features", "lock_settings", "extra_data"):
+            if name in provided:
+                setattr(project, name, getattr(data, name) or {})
+        if "is_default" in provided and data.is_default is not None:
+            project.is_default = data.is_default
+        if "limits" in provided:
+            limits = data.limits
+            for name in LIMIT_NAMES:
+                if limits is None:
+                    setattr(project, name, None)
+                elif name in limits.model_fields_set:
+                    setattr(project, name, getattr(limits, name))
+
+    async def get_project(
+        self, session: AsyncSession, project_id: str, *, organization_id: str | None = None
+    ) -> Project:
+        project = await TenancyRepository(session).get_project(project_id, organization_id=organization_id)
+        if project is None:
+            raise NotFound(f"project {project_id!r} not found", code="project_not_found")
+        return project
+
+    async def list_projects(
+        self, session: AsyncSession, organization_id: str, params: PageParams
+    ) -> tuple[list[Project], int]:
+        return await TenancyRepository(session).list_projects(organization_id, params)
+
+    async def update_project(
+        self, session: AsyncSession, project: Project, data: ProjectFields, *, name: str | None = None
+    ) -> Project:
+        if name is not None and name != project.name:
+            if await TenancyRepository(session).project_name_taken(project.organization_id, name, except_id=project.id):
+                raise Conflict(f"a project named {name!r} already exists", code="project_name_taken")
+            project.name = name
+        self._apply_fields(project, data)
+        return project
+
+    async def set_project_status(self, project: Project, status: str) -> Project:
+        project.status = status
+        return project
+
+    async def delete_project(self, session: AsyncSession, project: Project) -> None:
+        await session.delete(project)
+
+    async def set_room_defaults(self, project: Project, defaults: dict[str, Any]) -> Project:
+        project.room_defaults = defaults
+        return project
+
+    async def authenticate_project(
+        self, session: AsyncSession, secret: str, *, username: str | None = None
+    ) -> Project:
+        """Resolve a project from its secret; inactive and suspended projects are refused (403)."""
+        credential = await self._usable_by_secret(session, secret)
+        if credential is None or credential.project_id is None:
+            raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
+        if username is not None and username not in (credential.project_id, credential.key_id):
+            raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
+        project = await self.get_project(session, credential.project_id)
+        if project.status != "active":
+            raise Forbidden(f"project is {project.status}; its credentials are not accepted", code="project_inactive")
+        return project
+
+    async def signing_keys(self, session: AsyncSession, project_id: str) -> list[SigningKey]:
+        """The project's usable secrets, newest first: the first signs, all verify."""
+        now = utcnow()
+        credentials = await TenancyRepository(session).credentials_of(project_id=project_id)
+        usable = [c for c in reversed(credentials) if c.is_usable(now)]
+        return [SigningKey(c.key_id, self.reveal(c)) for c in usable]
+
+    # -- limits ------------------------------------------------------------------------------
+
+    async def count_api_call(self, session: AsyncSession, project: Project) -> None:
+        """Count a call against ``max_api_calls_per_day``; only projects with a quota pay the write."""
+        if project.max_api_calls_per_day is None:
+            return
+        usage = await TenancyRepository(session).increment_usage(project.id, today(), api_calls=1)
+        if usage.api_calls > project.max_api_calls_per_day:
+            raise QuotaExceeded(
+                f"daily API call quota of {project.max_api_calls_per_day} reached; it resets at 00:00 UTC",
+                code="api_quota_exceeded",
+                details={"limit": project.max_api_calls_per_day, "used": usage.api_calls},
+            )
+
+    async def count_room_created(self, session: AsyncSession, project: Project) -> None:
+        """Count a room creation; the upsert also serialises concurrent creations of one project."""
+        usage = await TenancyRepository(session).increment_usage(project.id, today(), rooms_created=1)
+        limit = project.max_daily_rooms
+        if limit is not None and usage.rooms_created > limit:
+            raise Forbidden(
+                f"the project may create at most {limit} rooms a day",
+                code="max_daily_rooms_reached",
+                details={"limit": limit},
+            )
+
+    async def usage_today(self, session: AsyncSession, project_id: str) -> dict[str, int]:
+        usage = await TenancyRepository(session).usage(project_id, today())
+        return {
+            "api_calls": usage.api_calls if usage else 0,
+            "rooms_created": usage.rooms_created if usage else 0,
+        }
