@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import BaseModel, ValidationError
 
 from conclave.config import ConfigurationError, Settings, resolve_secrets
 from conclave.kit.crypto import SecretBox
@@ -26,6 +27,7 @@ admin = typer.Typer(help="Server administration.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def _fail(message: str) -> None:
@@ -47,7 +49,8 @@ def serve(
         application = create_app(settings)
     except ConfigurationError as exc:
         _fail(str(exc))
-    typer.echo(f"conclave: serving on http://{settings.host}:{settings.port} (public URL {settings.resolved_public_url})")
+    where = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"conclave: serving on {where} (public URL {settings.resolved_public_url})")
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
@@ -89,6 +92,15 @@ def _run_admin(work: Callable[[TenancyService, Any], Awaitable[T]]) -> T:
         raise
 
 
+def _validated(model: type[M], values: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        _fail(f"invalid option: {problems}")
+        raise
+
+
 def _emit(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result))
@@ -105,10 +117,12 @@ def create_organization(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create an organization; prints its id, api_key and secret."""
-    CredentialImport.model_validate({"api_key": api_key, "secret": secret})
+    _validated(CredentialImport, {"api_key": api_key, "secret": secret})
 
     async def work(tenancy: TenancyService, session: Any) -> dict[str, Any]:
-        organization, issued = await tenancy.create_organization(session, name=name, api_key=api_key, secret=secret)
+        organization, issued = await tenancy.create_organization(
+            session, name=name, api_key=api_key, secret=secret
+        )
         return {"id": organization.id, "api_key": issued.credential.key_id, "secret": issued.secret}
 
     _emit(_run_admin(work), as_json)
@@ -119,26 +133,24 @@ def create_project(
     organization: Annotated[str, typer.Option(help="Organization id.")],
     name: Annotated[str, typer.Option(help="Project name.")],
     api_key: Annotated[str | None, typer.Option(help="Import an existing API key.")] = None,
-    secret_key: Annotated[str | None, typer.Option("--secret-key", "--secret", help="Import an existing secret.")] = None,
+    secret_key: Annotated[
+        str | None, typer.Option("--secret-key", "--secret", help="Import an existing secret.")
+    ] = None,
     app_id: Annotated[str | None, typer.Option(help="Import an existing 32-hex app id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a project in an organization; prints its id, keys and app_id."""
-    from pydantic import ValidationError
-
-    try:
-        data = ProjectCreate.model_validate(
-            {"name": name, **{k: v for k, v in {"api_key": api_key, "secret_key": secret_key, "app_id": app_id}.items() if v}}
-        )
-    except ValidationError as exc:
-        _fail(str(exc))
-        raise
+    imported = {"api_key": api_key, "secret_key": secret_key, "app_id": app_id}
+    data = _validated(ProjectCreate, {"name": name, **{k: v for k, v in imported.items() if v}})
 
     async def work(tenancy: TenancyService, session: Any) -> dict[str, Any]:
         project, issued = await tenancy.create_project(session, organization, data)
         return {
-            "id": project.id, "organization_id": project.organization_id, "api_key": issued.credential.key_id,
-            "secret_key": issued.secret, "app_id": project.app_id,
+            "id": project.id,
+            "organization_id": project.organization_id,
+            "api_key": issued.credential.key_id,
+            "secret_key": issued.secret,
+            "app_id": project.app_id,
         }
 
     _emit(_run_admin(work), as_json)

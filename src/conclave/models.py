@@ -5,4 +5,14 @@ from conclave.kit.db import Base
 from conclave.rooms.models import Room, RoomTag
 from conclave.tenancy.models import Credential, Organization, Project, ProjectDailyUsage
 
-__all__ = ["Base", "Credential", "IssuedToken", "Organization", "Project", "ProjectDailyUsage", "Role", "Room", "RoomTag"]
+__all__ = [
+    "Base",
+    "Credential",
+    "IssuedToken",
+    "Organization",
+    "Project",
+    "ProjectDailyUsage",
+    "Role",
+    "Room",
+    "RoomTag",
+]

@@ -23,7 +23,9 @@ def role_out(view: RoleView) -> RoleOut:
 
 
 @router.get("", response_model=Page[RoleOut])
-async def list_roles(project: CurrentProject, session: Session, access: Access, page: Pagination) -> Page[RoleOut]:
+async def list_roles(
+    project: CurrentProject, session: Session, access: Access, page: Pagination
+) -> Page[RoleOut]:
     """Built-in roles first (oldest first with ``order=asc``), then the project's custom roles."""
     roles = await access.list_roles(session, project.id)
     total = len(roles)
@@ -50,7 +52,9 @@ async def get_role(role: str, project: CurrentProject, session: Session, access:
 
 
 @router.patch("/{role}", response_model=RoleOut)
-async def update_role(role: str, body: RoleUpdate, project: CurrentProject, session: Session, access: Access) -> RoleOut:
+async def update_role(
+    role: str, body: RoleUpdate, project: CurrentProject, session: Session, access: Access
+) -> RoleOut:
     return role_out(await access.update_role(session, project.id, role, body))
 
 

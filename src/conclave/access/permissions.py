@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 PERMISSIONS: tuple[str, ...] = (
-    "broadcast",            # publish camera and microphone
+    "broadcast",  # publish camera and microphone
     "screenshare",
     "chat",
     "raise_hand",
     "emoji_reactions",
-    "recording",            # start and stop recordings
+    "recording",  # start and stop recordings
     "mute_participants",
     "remove_participants",
-    "admit_participants",   # let people in from a locked room's waiting list
+    "admit_participants",  # let people in from a locked room's waiting list
     "lock_room",
     "end_session",
     "manage_polls",

@@ -18,7 +18,8 @@ class RoleRepository(ProjectScopedRepository[Role]):
 
     async def by_id_or_name(self, value: str) -> Role | None:
         statement = self.scoped().where(or_(Role.id == value, Role.name == value))
-        return (await self.session.execute(statement)).scalars().first()
+        role: Role | None = (await self.session.execute(statement)).scalars().first()
+        return role
 
     async def rooms_using(self, name: str) -> list[str]:
         """Friendly urls of the project's rooms that list this role (LIKE narrows, Python decides)."""
@@ -34,4 +35,5 @@ class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
 
     async def get(self, jti: str) -> IssuedToken | None:
         statement = self.scoped().where(IssuedToken.jti == jti)
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        token: IssuedToken | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return token

@@ -35,9 +35,11 @@ class TokenRequest(RequestModel):
     ud: str | None = Field(default=None, max_length=255, description="Your user's external id.")
     u: str | None = Field(default=None, max_length=255, description="Display name.")
     initials: str | None = Field(default=None, max_length=8)
-    role: RoleName | None = Field(default=None, description="One of the room's roles; defaults to its default_role.")
+    role: RoleName | None = Field(
+        default=None, description="One of the room's roles; defaults to its default_role."
+    )
     avatar: str | None = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
-    breakoutId: str | None = Field(default=None, max_length=64)  # noqa: N815 - the reference's name
+    breakoutId: str | None = Field(default=None, max_length=64)
     nbf: int | None = Field(default=None, ge=0, le=253402300799)
     exp: int | None = Field(default=None, ge=0, le=253402300799)
 

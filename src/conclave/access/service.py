@@ -38,14 +38,21 @@ class RoleView:
 
 def _built_in_view(name: str) -> RoleView:
     display_name, granted = BUILT_IN_ROLES[name]
-    return RoleView(id=name, name=name, display_name=display_name, permissions=permission_map(granted), built_in=True)
+    return RoleView(
+        id=name, name=name, display_name=display_name, permissions=permission_map(granted), built_in=True
+    )
 
 
 def _row_view(role: Role) -> RoleView:
     granted = {name for name, allowed in role.permissions.items() if allowed}
     return RoleView(
-        id=role.id, name=role.name, display_name=role.display_name, permissions=permission_map(granted),
-        built_in=False, created_at=role.created_at, updated_at=role.updated_at,
+        id=role.id,
+        name=role.name,
+        display_name=role.display_name,
+        permissions=permission_map(granted),
+        built_in=False,
+        created_at=role.created_at,
+        updated_at=role.updated_at,
     )
 
 
@@ -53,7 +60,8 @@ def _check_permissions(permissions: dict[str, bool]) -> None:
     unknown = sorted(set(permissions) - set(PERMISSIONS))
     if unknown:
         raise ValidationFailed(
-            f"unknown permissions: {', '.join(unknown)}", code="unknown_permission",
+            f"unknown permissions: {', '.join(unknown)}",
+            code="unknown_permission",
             details={"known": list(PERMISSIONS)},
         )
 
@@ -101,17 +109,23 @@ class AccessService:
         if data.name in BUILT_IN_ROLES or await repository.by_id_or_name(data.name) is not None:
             raise Conflict(f"a role named {data.name!r} already exists", code="role_exists")
         if len(await repository.all()) >= MAX_CUSTOM_ROLES:
-            raise Conflict(f"a project may have at most {MAX_CUSTOM_ROLES} custom roles", code="too_many_roles")
+            raise Conflict(
+                f"a project may have at most {MAX_CUSTOM_ROLES} custom roles", code="too_many_roles"
+            )
         _check_permissions(data.permissions)
         role = Role(
-            project_id=project_id, name=data.name, display_name=data.display_name or data.name,
+            project_id=project_id,
+            name=data.name,
+            display_name=data.display_name or data.name,
             permissions=permission_map({k for k, v in data.permissions.items() if v}),
         )
         session.add(role)
         await session.flush()
         return _row_view(role)
 
-    async def update_role(self, session: AsyncSession, project_id: str, id_or_name: str, data: RoleUpdate) -> RoleView:
+    async def update_role(
+        self, session: AsyncSession, project_id: str, id_or_name: str, data: RoleUpdate
+    ) -> RoleView:
         role = await self._custom_role(session, project_id, id_or_name)
         if data.display_name is not None:
             role.display_name = data.display_name
@@ -128,7 +142,8 @@ class AccessService:
         defaults = project.room_defaults
         if in_use or role.name in defaults.get("roles", []) or defaults.get("default_role") == role.name:
             raise Conflict(
-                f"role {role.name!r} is still used", code="role_in_use",
+                f"role {role.name!r} is still used",
+                code="role_in_use",
                 details={"rooms": in_use[:50], "in_default_settings": not in_use},
             )
         await session.delete(role)
@@ -145,7 +160,8 @@ class AccessService:
         role = data.role or room.default_role
         if role not in room.roles:
             raise ValidationFailed(
-                f"role {role!r} is not one of this room's roles", code="unknown_role",
+                f"role {role!r} is not one of this room's roles",
+                code="unknown_role",
                 details={"roles": room.roles},
             )
         now = int(utcnow().timestamp())
@@ -162,21 +178,35 @@ class AccessService:
         claims: dict[str, Any] = {
             key: value
             for key, value in {
-                "ud": data.ud, "u": data.u, "initials": data.initials, "avatar": data.avatar,
+                "ud": data.ud,
+                "u": data.u,
+                "initials": data.initials,
+                "avatar": data.avatar,
                 "breakoutId": data.breakoutId,
             }.items()
             if value is not None
         }
         claims |= {
-            "role": role, "room_id": room.id, "project_id": project.id, "jti": jti,
-            "iat": now, "nbf": nbf, "exp": exp,
+            "role": role,
+            "room_id": room.id,
+            "project_id": project.id,
+            "jti": jti,
+            "iat": now,
+            "nbf": nbf,
+            "exp": exp,
         }
         token = jwt.encode(claims, keys[0].secret, algorithm="HS256", headers={"kid": keys[0].key_id})
         session.add(
             IssuedToken(
-                jti=jti, project_id=project.id, room_id=room.id, key_id=keys[0].key_id,
-                user_external_id=data.ud, display_name=data.u, role=role,
-                not_before=from_timestamp(nbf), expires_at=from_timestamp(exp),
+                jti=jti,
+                project_id=project.id,
+                room_id=room.id,
+                key_id=keys[0].key_id,
+                user_external_id=data.ud,
+                display_name=data.u,
+                role=role,
+                not_before=from_timestamp(nbf),
+                expires_at=from_timestamp(exp),
             )
         )
         return IssuedAccessToken(token=token, link=f"{self.room_link(room)}?token={token}", jti=jti)

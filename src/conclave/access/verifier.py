@@ -67,7 +67,10 @@ class TokenVerifier:
         kid = header.get("kid")
         candidates = [key for key in keys if key.key_id == kid] if kid else keys
         claims = self._decode(token, [key.secret for key in candidates])
-        if claims.get("room_id", room.id) != room.id or claims.get("project_id", room.project_id) != room.project_id:
+        if (
+            claims.get("room_id", room.id) != room.id
+            or claims.get("project_id", room.project_id) != room.project_id
+        ):
             raise TokenRejected("the access token is for another room", code="token_wrong_room")
         role_name = claims.get("role") or room.default_role
         if role_name not in room.roles:
@@ -92,7 +95,11 @@ class TokenVerifier:
         for secret in secrets:
             try:
                 claims: dict[str, Any] = jwt.decode(
-                    token, secret, algorithms=["HS256"], leeway=CLOCK_SKEW_SECONDS, options={"require": ["exp"]}
+                    token,
+                    secret,
+                    algorithms=["HS256"],
+                    leeway=CLOCK_SKEW_SECONDS,
+                    options={"require": ["exp"]},
                 )
                 return claims
             except jwt.InvalidSignatureError:

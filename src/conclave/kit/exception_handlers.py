@@ -12,8 +12,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from conclave.kit.errors import ConclaveError
 
-_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-               413: "payload_too_large", 415: "unsupported_media_type"}
+_HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -38,11 +44,16 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     if "json" not in content_type and any(error["loc"] == ["body"] for error in errors):
         return JSONResponse(
-            error_body("unsupported_media_type", "send the request body as JSON with 'Content-Type: application/json'"),
+            error_body(
+                "unsupported_media_type",
+                "send the request body as JSON with 'Content-Type: application/json'",
+            ),
             status_code=415,
         )
     if any(error["type"] == "json_invalid" for error in errors):
-        return JSONResponse(error_body("invalid_json", "the request body is not valid JSON", errors), status_code=400)
+        return JSONResponse(
+            error_body("invalid_json", "the request body is not valid JSON", errors), status_code=400
+        )
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
     message = f"{where}: {first['msg']}"

@@ -52,5 +52,7 @@ class ProjectScopedRepository(Generic[M]):
         column: Any = self.model.project_id  # type: ignore[attr-defined]
         return statement.where(column == self.project_id)
 
-    async def paginate(self, statement: Select[Any], params: PageParams, cursor: M | None) -> tuple[list[M], int]:
+    async def paginate(
+        self, statement: Select[Any], params: PageParams, cursor: M | None
+    ) -> tuple[list[M], int]:
         return await paginate(self.session, statement, self.model, params, cursor)

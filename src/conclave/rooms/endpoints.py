@@ -55,7 +55,9 @@ async def update_default_settings(
 
 
 @router.post("/rooms", response_model=RoomOut)
-async def create_room(project: CurrentProject, session: Session, rooms: Rooms, body: RoomCreate | None = None) -> RoomOut:
+async def create_room(
+    project: CurrentProject, session: Session, rooms: Rooms, body: RoomCreate | None = None
+) -> RoomOut:
     """Create a room; every field is optional and `{}` uses the project's default settings."""
     room = await rooms.create_room(session, project, body or RoomCreate())
     return RoomOut.model_validate(rooms.view(room))
@@ -89,7 +91,9 @@ async def get_room(room: str, project: CurrentProject, session: Session, rooms: 
 
 
 @router.patch("/rooms/{room}", response_model=RoomOut)
-async def update_room(room: str, body: RoomUpdate, project: CurrentProject, session: Session, rooms: Rooms) -> RoomOut:
+async def update_room(
+    room: str, body: RoomUpdate, project: CurrentProject, session: Session, rooms: Rooms
+) -> RoomOut:
     return RoomOut.model_validate(rooms.view(await rooms.update_room(session, project, room, body)))
 
 
@@ -100,7 +104,11 @@ async def delete_room(room: str, project: CurrentProject, session: Session, room
 
 @router.post("/rooms/{room}/token", response_model=TokenOut, tags=["tokens"])
 async def issue_room_token(
-    room: str, project: CurrentProject, session: Session, rooms: Rooms, access: Access,
+    room: str,
+    project: CurrentProject,
+    session: Session,
+    rooms: Rooms,
+    access: Access,
     body: TokenRequest | None = None,
 ) -> TokenOut:
     """An HS256 JWT for one participant, signed with the project secret, and a link that opens the room."""

@@ -18,9 +18,12 @@ class RoomRepository(ProjectScopedRepository[Room]):
 
     async def by_ref(self, ref: str) -> Room | None:
         """A room by UUID or friendly_url, as every ``{room}`` path parameter accepts."""
-        condition = or_(Room.id == ref, Room.friendly_url == ref) if is_uuid(ref) else Room.friendly_url == ref
+        condition = (
+            or_(Room.id == ref, Room.friendly_url == ref) if is_uuid(ref) else Room.friendly_url == ref
+        )
         statement = self.scoped().where(condition).options(selectinload(Room.tag_rows))
-        return (await self.session.execute(statement)).scalars().first()
+        room: Room | None = (await self.session.execute(statement)).scalars().first()
+        return room
 
     async def friendly_url_taken(self, friendly_url: str, *, except_id: str | None = None) -> bool:
         statement = self.scoped(select(Room.id)).where(Room.friendly_url == friendly_url)
@@ -36,9 +39,10 @@ class RoomRepository(ProjectScopedRepository[Room]):
 
     async def count_active(self) -> int:
         statement = self.scoped(select(func.count(Room.id))).where(Room.status.in_(ACTIVE_STATUSES))
-        return (await self.session.execute(statement)).scalar_one()
+        count: int = (await self.session.execute(statement)).scalar_one()
+        return count
 
-    async def list(self, params: PageParams, tags: list[str], cursor: Room | None) -> tuple[list[Room], int]:
+    async def page(self, params: PageParams, tags: list[str], cursor: Room | None) -> tuple[list[Room], int]:
         statement = self.scoped().options(selectinload(Room.tag_rows))
         if tags:
             statement = statement.where(Room.id.in_(select(RoomTag.room_id).where(RoomTag.tag.in_(tags))))

@@ -22,9 +22,12 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+# FastAPI validates parsed JSON in Python mode, where strict datetimes would refuse ISO strings.
+UtcDateTime = Annotated[datetime, Field(strict=False), AfterValidator(_utc)]
 HttpUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")]
-Language = Literal["ar-SA", "ca-ES", "en", "es-ES", "de-DE", "it-IT", "nb-NO", "nl-NL", "pt-PT", "ro-RO", "zh-CN", "zh-TW"]
+Language = Literal[
+    "ar-SA", "ca-ES", "en", "es-ES", "de-DE", "it-IT", "nb-NO", "nl-NL", "pt-PT", "ro-RO", "zh-CN", "zh-TW"
+]
 RoleName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Tag = Annotated[str, Field(min_length=1, max_length=100)]
 assert set(LANGUAGES) == set(Language.__args__)  # type: ignore[attr-defined]
@@ -43,7 +46,9 @@ class NullRules(RequestModel):
     @model_validator(mode="after")
     def _refuse_null(self) -> NullRules:
         bad = sorted(
-            name for name in self.model_fields_set if getattr(self, name) is None and name not in self._nullable
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) is None and name not in self._nullable
         )
         if bad:
             raise ValueError(f"{', '.join(bad)} cannot be null")
@@ -54,7 +59,7 @@ class RoomSettingsInput(NullRules):
     privacy: Literal["public", "private"] | None = None
     is_locked: bool | None = None
     max_participants: int | None = Field(default=None, ge=1, le=100000)
-    session_length: int | None = Field(default=None, ge=1, le=1440, description="Minutes, 1–1440.")
+    session_length: int | None = Field(default=None, ge=1, le=1440, description="Minutes, 1-1440.")
     default_role: RoleName | None = None
     roles: list[RoleName] | None = Field(default=None, min_length=1, max_length=50)
     join_screen_enabled: bool | None = None
@@ -76,7 +81,9 @@ class RoomSettingsInput(NullRules):
     chat_persistence_enabled: bool | None = None
     watermark_enabled: bool | None = None
     watermark_text: str | None = Field(
-        default=None, pattern=WATERMARK, description="Latin letters, digits and basic punctuation; 3–50 characters."
+        default=None,
+        pattern=WATERMARK,
+        description="Latin letters, digits and basic punctuation; 3-50 characters.",
     )
     default_language: Language | None = None
     toolbar: Toolbar | None = None
@@ -85,7 +92,9 @@ class RoomSettingsInput(NullRules):
     primary_color: str | None = Field(default=None, pattern=HEX_COLOR)
     background_color: str | None = Field(default=None, pattern=HEX_COLOR)
 
-    _nullable: ClassVar[frozenset[str]] = frozenset({"watermark_text", "logo_url", "primary_color", "background_color"})
+    _nullable: ClassVar[frozenset[str]] = frozenset(
+        {"watermark_text", "logo_url", "primary_color", "background_color"}
+    )
 
     @model_validator(mode="after")
     def _unique_roles(self) -> RoomSettingsInput:
@@ -102,7 +111,10 @@ class RoomDefaultsUpdate(RoomSettingsInput):
 
 class RoomFields(RoomSettingsInput):
     friendly_url: str | None = Field(
-        default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+        default=None,
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]+$",
         description="URL-safe room path, at most 32 characters, unique in the project.",
     )
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
@@ -114,13 +126,22 @@ class RoomFields(RoomSettingsInput):
     scheduled_start_at: UtcDateTime | None = None
     nbf: UtcDateTime | None = Field(default=None, description="Joins are refused before this time.")
     exp: UtcDateTime | None = Field(default=None, description="Joins are refused after this time.")
-    empty_timeout: int | None = Field(default=None, ge=1, le=86400, description="Seconds an empty room stays open.")
+    empty_timeout: int | None = Field(
+        default=None, ge=1, le=86400, description="Seconds an empty room stays open."
+    )
     scene_id: str | None = Field(default=None, max_length=64)
     return_url: HttpUrl | None = None
 
     _nullable: ClassVar[frozenset[str]] = RoomSettingsInput._nullable | {
-        "external_id", "name", "description", "scheduled_start_at", "nbf", "exp", "empty_timeout",
-        "scene_id", "return_url",
+        "external_id",
+        "name",
+        "description",
+        "scheduled_start_at",
+        "nbf",
+        "exp",
+        "empty_timeout",
+        "scene_id",
+        "return_url",
     }
 
     @model_validator(mode="after")

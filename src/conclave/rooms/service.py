@@ -14,15 +14,23 @@ from conclave.kit.pagination import PageParams
 from conclave.kit.time import utcnow
 from conclave.rooms.models import Room, RoomTag
 from conclave.rooms.repository import RoomRepository
-from conclave.rooms.schemas import RoomCreate, RoomDefaultsUpdate, RoomFields, RoomSettingsInput, RoomUpdate
+from conclave.rooms.schemas import RoomCreate, RoomDefaultsUpdate, RoomSettingsInput, RoomUpdate
 from conclave.rooms.settings import CORE_DEFAULTS, SETTING_NAMES, project_defaults
 from conclave.tenancy.models import Project
 from conclave.tenancy.service import TenancyService
 
 _SETTABLE = frozenset(CORE_DEFAULTS) | frozenset(SETTING_NAMES)
 _PLAIN_COLUMNS = (
-    "external_id", "name", "description", "kind", "scheduled_start_at", "nbf", "exp", "empty_timeout",
-    "scene_id", "return_url",
+    "external_id",
+    "name",
+    "description",
+    "kind",
+    "scheduled_start_at",
+    "nbf",
+    "exp",
+    "empty_timeout",
+    "scene_id",
+    "return_url",
 )
 
 
@@ -44,7 +52,9 @@ class RoomService:
     def defaults(self, project: Project) -> dict[str, Any]:
         return {**project_defaults(project.room_defaults), "domain": project.domain}
 
-    async def update_defaults(self, session: AsyncSession, project: Project, data: RoomDefaultsUpdate) -> dict[str, Any]:
+    async def update_defaults(
+        self, session: AsyncSession, project: Project, data: RoomDefaultsUpdate
+    ) -> dict[str, Any]:
         changes = _provided_settings(data)
         merged = {**project_defaults(project.room_defaults), **changes}
         await self._check_roles(session, project, merged["roles"], merged["default_role"])
@@ -71,7 +81,7 @@ class RoomService:
             cursor = await repository.by_ref(params.after)
             if cursor is None:
                 raise NotFound(f"room {params.after!r} given as 'after' not found", code="room_not_found")
-        return await repository.list(params, tags, cursor)
+        return await repository.page(params, tags, cursor)
 
     async def create_room(self, session: AsyncSession, project: Project, data: RoomCreate) -> Room:
         repository = RoomRepository(session, project.id)
@@ -87,18 +97,22 @@ class RoomService:
 
         # Count first: the usage upsert takes the lock that serialises concurrent creations.
         await self.tenancy.count_room_created(session, project)
-        if project.max_active_rooms is not None and await repository.count_active() >= project.max_active_rooms:
-            raise Forbidden(
-                f"the project may have at most {project.max_active_rooms} active rooms",
-                code="max_active_rooms_reached", details={"limit": project.max_active_rooms},
-            )
+        opens_now = not (data.scheduled_start_at and data.scheduled_start_at > utcnow())
+        if opens_now and project.max_active_rooms is not None:
+            await self._check_active_rooms(repository, project.max_active_rooms)
         friendly_url = await self._friendly_url(repository, data.friendly_url)
         await self._check_external_id(repository, data.external_id)
 
         settings = {name: values[name] for name in SETTING_NAMES}
         core = {name: values[name] for name in CORE_DEFAULTS}
-        room = Room(project_id=project.id, friendly_url=friendly_url, settings=settings, meta=data.metadata or {},
-                    kind=data.kind or "video", **core)
+        room = Room(
+            project_id=project.id,
+            friendly_url=friendly_url,
+            settings=settings,
+            meta=data.metadata or {},
+            kind=data.kind or "video",
+            **core,
+        )
         for name in _PLAIN_COLUMNS:
             if name != "kind" and name in data.model_fields_set:
                 setattr(room, name, getattr(data, name))
@@ -144,7 +158,10 @@ class RoomService:
         if "tags" in fields:
             room.tag_rows = [RoomTag(tag=tag) for tag in dict.fromkeys(data.tags or [])]
         if "scheduled_start_at" in fields and room.status in ("scheduled", "idle"):
-            room.status = self._initial_status(room)
+            status = self._initial_status(room)
+            if room.status == "scheduled" and status == "idle" and project.max_active_rooms is not None:
+                await self._check_active_rooms(repository, project.max_active_rooms)
+            room.status = status
         room.updated_at = utcnow()
         await session.flush()
         emit(session, self._event("room.updated", room, changed=sorted(fields)))
@@ -176,27 +193,48 @@ class RoomService:
         """The reference's flat room object: columns and settings side by side."""
         return {
             **room.settings,
-            "id": room.id, "friendly_url": room.friendly_url, "external_id": room.external_id, "name": room.name,
-            "description": room.description, "kind": room.kind, "privacy": room.privacy,
-            "is_locked": room.is_locked, "room_url": self.access.room_link(room), "status": room.status,
-            "max_participants": room.max_participants, "session_length": room.session_length,
-            "empty_timeout": room.empty_timeout, "default_role": room.default_role, "roles": room.roles,
-            "tags": room.tags, "metadata": room.meta, "scheduled_start_at": room.scheduled_start_at,
-            "nbf": room.nbf, "exp": room.exp, "scene_id": room.scene_id, "return_url": room.return_url,
-            "created_at": room.created_at, "updated_at": room.updated_at,
+            "id": room.id,
+            "friendly_url": room.friendly_url,
+            "external_id": room.external_id,
+            "name": room.name,
+            "description": room.description,
+            "kind": room.kind,
+            "privacy": room.privacy,
+            "is_locked": room.is_locked,
+            "room_url": self.access.room_link(room),
+            "status": room.status,
+            "max_participants": room.max_participants,
+            "session_length": room.session_length,
+            "empty_timeout": room.empty_timeout,
+            "default_role": room.default_role,
+            "roles": room.roles,
+            "tags": room.tags,
+            "metadata": room.meta,
+            "scheduled_start_at": room.scheduled_start_at,
+            "nbf": room.nbf,
+            "exp": room.exp,
+            "scene_id": room.scene_id,
+            "return_url": room.return_url,
+            "created_at": room.created_at,
+            "updated_at": room.updated_at,
         }
 
     # -- rules -------------------------------------------------------------------------------
 
-    async def _check_roles(self, session: AsyncSession, project: Project, roles: list[str], default_role: str) -> None:
+    async def _check_roles(
+        self, session: AsyncSession, project: Project, roles: list[str], default_role: str
+    ) -> None:
         if default_role not in roles:
             raise ValidationFailed(
-                f"default_role {default_role!r} must be one of roles", code="default_role_not_in_roles",
+                f"default_role {default_role!r} must be one of roles",
+                code="default_role_not_in_roles",
                 details={"roles": roles},
             )
         unknown = sorted(set(roles) - await self.access.role_names(session, project.id))
         if unknown:
-            raise ValidationFailed(f"unknown roles: {', '.join(unknown)}", code="unknown_role", details={"unknown": unknown})
+            raise ValidationFailed(
+                f"unknown roles: {', '.join(unknown)}", code="unknown_role", details={"unknown": unknown}
+            )
 
     @staticmethod
     def _check_participant_limit(project: Project, max_participants: int) -> None:
@@ -204,14 +242,29 @@ class RoomService:
         if limit is not None and max_participants > limit:
             raise Forbidden(
                 f"max_participants may not exceed the project's limit of {limit}",
-                code="max_participants_per_room_exceeded", details={"limit": limit},
+                code="max_participants_per_room_exceeded",
+                details={"limit": limit},
             )
 
     @staticmethod
-    async def _friendly_url(repository: RoomRepository, wanted: str | None, *, except_id: str | None = None) -> str:
+    async def _check_active_rooms(repository: RoomRepository, limit: int) -> None:
+        """Active = open (idle or live), as in Qriib where a room is active from creation until it ends."""
+        if await repository.count_active() >= limit:
+            raise Forbidden(
+                f"the project may have at most {limit} active rooms",
+                code="max_active_rooms_reached",
+                details={"limit": limit},
+            )
+
+    @staticmethod
+    async def _friendly_url(
+        repository: RoomRepository, wanted: str | None, *, except_id: str | None = None
+    ) -> str:
         if wanted is not None:
             if await repository.friendly_url_taken(wanted, except_id=except_id):
-                raise Conflict(f"friendly_url {wanted!r} is already used by another room", code="friendly_url_taken")
+                raise Conflict(
+                    f"friendly_url {wanted!r} is already used by another room", code="friendly_url_taken"
+                )
             return wanted
         while True:
             candidate = new_friendly_url()
@@ -219,9 +272,13 @@ class RoomService:
                 return candidate
 
     @staticmethod
-    async def _check_external_id(repository: RoomRepository, external_id: str | None, *, except_id: str | None = None) -> None:
+    async def _check_external_id(
+        repository: RoomRepository, external_id: str | None, *, except_id: str | None = None
+    ) -> None:
         if external_id is not None and await repository.external_id_taken(external_id, except_id=except_id):
-            raise Conflict(f"external_id {external_id!r} is already used by another room", code="external_id_taken")
+            raise Conflict(
+                f"external_id {external_id!r} is already used by another room", code="external_id_taken"
+            )
 
     @staticmethod
     def _initial_status(room: Room) -> str:
@@ -229,6 +286,11 @@ class RoomService:
 
     @staticmethod
     def _event(event_type: str, room: Room, **extra: Any) -> DomainEvent:
-        data = {"room_id": room.id, "friendly_url": room.friendly_url, "external_id": room.external_id,
-                "name": room.name, **extra}
+        data = {
+            "room_id": room.id,
+            "friendly_url": room.friendly_url,
+            "external_id": room.external_id,
+            "name": room.name,
+            **extra,
+        }
         return DomainEvent(type=event_type, project_id=room.project_id, room_id=room.id, data=data)

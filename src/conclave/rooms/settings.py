@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-LANGUAGES = ("ar-SA", "ca-ES", "en", "es-ES", "de-DE", "it-IT", "nb-NO", "nl-NL", "pt-PT", "ro-RO", "zh-CN", "zh-TW")
+LANGUAGES = (
+    "ar-SA",
+    "ca-ES",
+    "en",
+    "es-ES",
+    "de-DE",
+    "it-IT",
+    "nb-NO",
+    "nl-NL",
+    "pt-PT",
+    "ro-RO",
+    "zh-CN",
+    "zh-TW",
+)
 
 BOOLEAN_SETTINGS: dict[str, bool] = {
     "join_screen_enabled": True,

@@ -24,18 +24,21 @@ from conclave.tenancy.schemas import (
     ProjectStatusUpdate,
     ProjectUpdate,
 )
-from conclave.tenancy.service import IssuedCredential, credential_status, project_limits
+from conclave.tenancy.service import IssuedCredential, credential_status
 
 Pagination = Annotated[PageParams, Depends(page_params)]
 
 admin_router = APIRouter(
-    prefix="/api/v1/admin", tags=["administration"], route_class=TransactionalRoute, dependencies=[Administrator]
+    prefix="/api/v1/admin",
+    tags=["administration"],
+    route_class=TransactionalRoute,
+    dependencies=[Administrator],
 )
 projects_router = APIRouter(prefix="/api/v1/projects", tags=["projects"], route_class=TransactionalRoute)
 
 
 def project_out(project: Project) -> ProjectOut:
-    return ProjectOut.model_validate({**ProjectOut.model_validate(project).model_dump(), "limits": project_limits(project)})
+    return ProjectOut.model_validate(project)
 
 
 def credential_out(credential: Credential) -> CredentialOut:
@@ -56,7 +59,9 @@ def issued_out(issued: IssuedCredential) -> IssuedCredentialOut:
 
 
 @admin_router.post("/organizations", response_model=OrganizationCreated)
-async def create_organization(body: OrganizationCreate, session: Session, tenancy: Tenancy) -> OrganizationCreated:
+async def create_organization(
+    body: OrganizationCreate, session: Session, tenancy: Tenancy
+) -> OrganizationCreated:
     """Create an organization and its first credential (optionally imported from another platform)."""
     organization, issued = await tenancy.create_organization(
         session, name=body.name, api_key=body.api_key, secret=body.secret
@@ -83,7 +88,9 @@ async def get_organization(organization_id: str, session: Session, tenancy: Tena
 async def update_organization(
     organization_id: str, body: OrganizationUpdate, session: Session, tenancy: Tenancy
 ) -> OrganizationOut:
-    return OrganizationOut.model_validate(await tenancy.rename_organization(session, organization_id, body.name))
+    return OrganizationOut.model_validate(
+        await tenancy.rename_organization(session, organization_id, body.name)
+    )
 
 
 @admin_router.delete("/organizations/{organization_id}", status_code=204)
@@ -93,28 +100,42 @@ async def delete_organization(organization_id: str, session: Session, tenancy: T
 
 
 @admin_router.get("/organizations/{organization_id}/credentials", response_model=list[CredentialOut])
-async def list_organization_credentials(organization_id: str, session: Session, tenancy: Tenancy) -> list[CredentialOut]:
+async def list_organization_credentials(
+    organization_id: str, session: Session, tenancy: Tenancy
+) -> list[CredentialOut]:
     await tenancy.get_organization(session, organization_id)
     credentials = await tenancy.list_credentials(session, organization_id=organization_id)
     return [credential_out(c) for c in credentials]
 
 
 @admin_router.post("/organizations/{organization_id}/credentials", response_model=IssuedCredentialOut)
-async def create_organization_credential(organization_id: str, session: Session, tenancy: Tenancy) -> IssuedCredentialOut:
+async def create_organization_credential(
+    organization_id: str, session: Session, tenancy: Tenancy
+) -> IssuedCredentialOut:
     await tenancy.get_organization(session, organization_id)
     return issued_out(await tenancy.create_credential(session, organization_id=organization_id))
 
 
-@admin_router.post("/organizations/{organization_id}/credentials/{key_id}/rotate", response_model=IssuedCredentialOut)
+@admin_router.post(
+    "/organizations/{organization_id}/credentials/{key_id}/rotate", response_model=IssuedCredentialOut
+)
 async def rotate_organization_credential(
-    organization_id: str, key_id: str, session: Session, tenancy: Tenancy, body: CredentialRotate | None = None
+    organization_id: str,
+    key_id: str,
+    session: Session,
+    tenancy: Tenancy,
+    body: CredentialRotate | None = None,
 ) -> IssuedCredentialOut:
     grace = body.grace_seconds if body else 0
-    issued = await tenancy.rotate_credential(session, key_id, grace_seconds=grace, organization_id=organization_id)
+    issued = await tenancy.rotate_credential(
+        session, key_id, grace_seconds=grace, organization_id=organization_id
+    )
     return issued_out(issued)
 
 
-@admin_router.post("/organizations/{organization_id}/credentials/{key_id}/revoke", response_model=CredentialOut)
+@admin_router.post(
+    "/organizations/{organization_id}/credentials/{key_id}/revoke", response_model=CredentialOut
+)
 async def revoke_organization_credential(
     organization_id: str, key_id: str, session: Session, tenancy: Tenancy
 ) -> CredentialOut:
@@ -144,20 +165,28 @@ async def list_projects(
 
 
 @projects_router.get("/{project_id}", response_model=ProjectOut)
-async def get_project(project_id: str, organization: CurrentOrganization, session: Session, tenancy: Tenancy) -> ProjectOut:
+async def get_project(
+    project_id: str, organization: CurrentOrganization, session: Session, tenancy: Tenancy
+) -> ProjectOut:
     return project_out(await tenancy.get_project(session, project_id, organization_id=organization.id))
 
 
 @projects_router.patch("/{project_id}", response_model=ProjectOut)
 async def update_project(
-    project_id: str, body: ProjectUpdate, organization: CurrentOrganization, session: Session, tenancy: Tenancy
+    project_id: str,
+    body: ProjectUpdate,
+    organization: CurrentOrganization,
+    session: Session,
+    tenancy: Tenancy,
 ) -> ProjectOut:
     project = await tenancy.get_project(session, project_id, organization_id=organization.id)
     return project_out(await tenancy.update_project(session, project, body, name=body.name))
 
 
 @projects_router.delete("/{project_id}", status_code=204)
-async def delete_project(project_id: str, organization: CurrentOrganization, session: Session, tenancy: Tenancy) -> None:
+async def delete_project(
+    project_id: str, organization: CurrentOrganization, session: Session, tenancy: Tenancy
+) -> None:
     project = await tenancy.get_project(session, project_id, organization_id=organization.id)
     await tenancy.delete_project(session, project)
 
@@ -165,7 +194,11 @@ async def delete_project(project_id: str, organization: CurrentOrganization, ses
 @projects_router.put("/{project_id}/status", response_model=ProjectOut)
 @projects_router.patch("/{project_id}/status", response_model=ProjectOut, include_in_schema=False)
 async def set_project_status(
-    project_id: str, body: ProjectStatusUpdate, organization: CurrentOrganization, session: Session, tenancy: Tenancy
+    project_id: str,
+    body: ProjectStatusUpdate,
+    organization: CurrentOrganization,
+    session: Session,
+    tenancy: Tenancy,
 ) -> ProjectOut:
     """Activate, deactivate or suspend a project; only active projects' credentials are accepted."""
     project = await tenancy.get_project(session, project_id, organization_id=organization.id)
@@ -178,7 +211,7 @@ async def get_project_usage(
 ) -> dict[str, object]:
     """Today's (UTC) counters next to the project's limits."""
     project = await tenancy.get_project(session, project_id, organization_id=organization.id)
-    return {"today": await tenancy.usage_today(session, project.id), "limits": project_limits(project)}
+    return {"today": await tenancy.usage_today(session, project.id), "limits": project.limits}
 
 
 @projects_router.get("/{project_id}/credentials", response_model=list[CredentialOut])
@@ -209,7 +242,9 @@ async def rotate_project_credential(
 ) -> IssuedCredentialOut:
     project = await tenancy.get_project(session, project_id, organization_id=organization.id)
     grace = body.grace_seconds if body else 0
-    return issued_out(await tenancy.rotate_credential(session, key_id, grace_seconds=grace, project_id=project.id))
+    return issued_out(
+        await tenancy.rotate_credential(session, key_id, grace_seconds=grace, project_id=project.id)
+    )
 
 
 @projects_router.post("/{project_id}/credentials/{key_id}/revoke", response_model=CredentialOut)

@@ -24,7 +24,9 @@ class Organization(IdMixin, TimestampMixin, Base):
 class Project(IdMixin, TimestampMixin, Base):
     __tablename__ = "projects"
 
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")
     app_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -45,6 +47,10 @@ class Project(IdMixin, TimestampMixin, Base):
 
     __table_args__ = (CheckConstraint("status IN ('active', 'inactive', 'suspended')", name="status"),)
 
+    @property
+    def limits(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in LIMIT_NAMES}
+
 
 class Credential(IdMixin, Base):
     """A key id plus a secret; the secret is stored encrypted and as a keyed lookup digest."""
@@ -62,9 +68,7 @@ class Credential(IdMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = (
-        CheckConstraint("(organization_id IS NULL) <> (project_id IS NULL)", name="one_owner"),
-    )
+    __table_args__ = (CheckConstraint("(organization_id IS NULL) <> (project_id IS NULL)", name="one_owner"),)
 
     def is_usable(self, now: datetime) -> bool:
         if self.revoked_at is not None and self.revoked_at <= now:

@@ -35,7 +35,9 @@ class TenancyRepository:
         statement = select(Credential).where(Credential.key_id == key_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def credentials_of(self, *, organization_id: str | None = None, project_id: str | None = None) -> list[Credential]:
+    async def credentials_of(
+        self, *, organization_id: str | None = None, project_id: str | None = None
+    ) -> list[Credential]:
         statement = select(Credential).order_by(Credential.created_at, Credential.id)
         if project_id is not None:
             statement = statement.where(Credential.project_id == project_id)
@@ -47,7 +49,9 @@ class TenancyRepository:
         found = await self.session.execute(select(Project.id).where(Project.app_id == app_id))
         return found.first() is not None
 
-    async def project_name_taken(self, organization_id: str, name: str, *, except_id: str | None = None) -> bool:
+    async def project_name_taken(
+        self, organization_id: str, name: str, *, except_id: str | None = None
+    ) -> bool:
         statement = select(Project.id).where(Project.organization_id == organization_id, Project.name == name)
         if except_id is not None:
             statement = statement.where(Project.id != except_id)
@@ -60,25 +64,29 @@ class TenancyRepository:
         statement = select(Project).where(Project.organization_id == organization_id)
         return await self._paginate(statement, Project, params)
 
-    async def _paginate(self, statement: Select[Any], model: Any, params: PageParams) -> tuple[list[Any], int]:
+    async def _paginate(
+        self, statement: Select[Any], model: Any, params: PageParams
+    ) -> tuple[list[Any], int]:
         cursor = await self.session.get(model, params.after) if params.after else None
         return await paginate(self.session, statement, model, params, cursor)
 
-    async def increment_usage(self, project_id: str, day: date, *, api_calls: int = 0, rooms_created: int = 0) -> ProjectDailyUsage:
+    async def increment_usage(
+        self, project_id: str, day: date, *, api_calls: int = 0, rooms_created: int = 0
+    ) -> ProjectDailyUsage:
         """Atomically add to today's counters and return the new totals (one upsert, both dialects)."""
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(ProjectDailyUsage).values(
+        values = insert(ProjectDailyUsage).values(
             project_id=project_id, day=day, api_calls=api_calls, rooms_created=rooms_created
         )
-        statement = statement.on_conflict_do_update(
+        upsert = values.on_conflict_do_update(
             index_elements=[ProjectDailyUsage.project_id, ProjectDailyUsage.day],
             set_={
                 "api_calls": ProjectDailyUsage.api_calls + api_calls,
                 "rooms_created": ProjectDailyUsage.rooms_created + rooms_created,
             },
-        ).returning(ProjectDailyUsage)
-        row = (await self.session.execute(statement)).scalar_one()
+        )
+        row: ProjectDailyUsage = (await self.session.execute(upsert.returning(ProjectDailyUsage))).scalar_one()
         return row
 
     async def usage(self, project_id: str, day: date) -> ProjectDailyUsage | None:

@@ -66,7 +66,9 @@ class ProjectStatusUpdate(RequestModel):
 
 class CredentialRotate(RequestModel):
     grace_seconds: int = Field(
-        default=0, ge=0, le=30 * 24 * 3600,
+        default=0,
+        ge=0,
+        le=30 * 24 * 3600,
         description="How long the old secret keeps working after rotation (0 = revoked at once).",
     )
 

@@ -37,10 +37,6 @@ def credential_status(credential: Credential) -> Literal["active", "expiring", "
     return "expiring" if credential.expires_at is not None else "active"
 
 
-def project_limits(project: Project) -> dict[str, int | None]:
-    return {name: getattr(project, name) for name in LIMIT_NAMES}
-
-
 class TenancyService:
     def __init__(self, box: SecretBox) -> None:
         self.box = box
@@ -100,7 +96,11 @@ class TenancyService:
         credential = await TenancyRepository(session).credential_by_key_id(key_id)
         owned = credential is not None and (
             (project_id is not None and credential.project_id == project_id)
-            or (organization_id is not None and project_id is None and credential.organization_id == organization_id)
+            or (
+                organization_id is not None
+                and project_id is None
+                and credential.organization_id == organization_id
+            )
         )
         if credential is None or not owned:
             raise NotFound(f"credential {key_id!r} not found", code="credential_not_found")
@@ -116,9 +116,13 @@ class TenancyService:
         project_id: str | None = None,
     ) -> IssuedCredential:
         """Issue a successor secret; the old one stops working at once or after a grace period."""
-        old = await self._owned_credential(session, key_id, organization_id=organization_id, project_id=project_id)
+        old = await self._owned_credential(
+            session, key_id, organization_id=organization_id, project_id=project_id
+        )
         if not old.is_usable(utcnow()):
-            raise Conflict(f"credential {key_id!r} is revoked and cannot be rotated", code="credential_revoked")
+            raise Conflict(
+                f"credential {key_id!r} is revoked and cannot be rotated", code="credential_revoked"
+            )
         issued = await self.create_credential(
             session, organization_id=old.organization_id, project_id=old.project_id
         )
@@ -130,7 +134,12 @@ class TenancyService:
         return issued
 
     async def revoke_credential(
-        self, session: AsyncSession, key_id: str, *, organization_id: str | None = None, project_id: str | None = None
+        self,
+        session: AsyncSession,
+        key_id: str,
+        *,
+        organization_id: str | None = None,
+        project_id: str | None = None,
     ) -> Credential:
         credential = await self._owned_credential(
             session, key_id, organization_id=organization_id, project_id=project_id
@@ -164,10 +173,14 @@ class TenancyService:
             raise NotFound(f"organization {organization_id!r} not found", code="organization_not_found")
         return organization
 
-    async def list_organizations(self, session: AsyncSession, params: PageParams) -> tuple[list[Organization], int]:
+    async def list_organizations(
+        self, session: AsyncSession, params: PageParams
+    ) -> tuple[list[Organization], int]:
         return await TenancyRepository(session).list_organizations(params)
 
-    async def rename_organization(self, session: AsyncSession, organization_id: str, name: str) -> Organization:
+    async def rename_organization(
+        self, session: AsyncSession, organization_id: str, name: str
+    ) -> Organization:
         organization = await self.get_organization(session, organization_id)
         organization.name = name
         return organization
@@ -242,7 +255,9 @@ class TenancyService:
         self, session: AsyncSession, project: Project, data: ProjectFields, *, name: str | None = None
     ) -> Project:
         if name is not None and name != project.name:
-            if await TenancyRepository(session).project_name_taken(project.organization_id, name, except_id=project.id):
+            if await TenancyRepository(session).project_name_taken(
+                project.organization_id, name, except_id=project.id
+            ):
                 raise Conflict(f"a project named {name!r} already exists", code="project_name_taken")
             project.name = name
         self._apply_fields(project, data)
@@ -270,7 +285,9 @@ class TenancyService:
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
         project = await self.get_project(session, credential.project_id)
         if project.status != "active":
-            raise Forbidden(f"project is {project.status}; its credentials are not accepted", code="project_inactive")
+            raise Forbidden(
+                f"project is {project.status}; its credentials are not accepted", code="project_inactive"
+            )
         return project
 
     async def signing_keys(self, session: AsyncSession, project_id: str) -> list[SigningKey]:
