@@ -136,3 +136,11 @@ async def test_participants_per_room_limit(client: httpx.AsyncClient) -> None:
     assert (
         await client.patch("/api/v1", json={"max_participants": 50}, headers=project.headers)
     ).status_code == 403
+
+
+async def test_unrelated_default_changes_ignore_participant_cap(client: httpx.AsyncClient) -> None:
+    project = await create_project(client, limits={"max_participants_per_room": 20})
+    defaults = (await client.get("/api/v1", headers=project.headers)).json()
+    assert defaults["max_participants"] == 20
+    response = await client.patch("/api/v1", json={"chat_enabled": False}, headers=project.headers)
+    assert response.status_code == 200, response.text

@@ -85,8 +85,12 @@ class AccessService:
         custom = await RoleRepository(session, project_id).all()
         return [_built_in_view(name) for name in BUILT_IN_ROLES] + [_row_view(role) for role in custom]
 
-    async def role_names(self, session: AsyncSession, project_id: str) -> set[str]:
-        return {role.name for role in await self.list_roles(session, project_id)}
+    async def unknown_roles(self, session: AsyncSession, project_id: str, names: list[str]) -> set[str]:
+        """Names that are neither built-in nor the project's custom roles (no query for built-ins)."""
+        custom = set(names) - set(BUILT_IN_ROLES)
+        if not custom:
+            return set()
+        return custom - {role.name for role in await RoleRepository(session, project_id).all()}
 
     async def get_role(self, session: AsyncSession, project_id: str, id_or_name: str) -> RoleView:
         if id_or_name in BUILT_IN_ROLES:

@@ -50,7 +50,12 @@ class RoomService:
     # -- default settings --------------------------------------------------------------------
 
     def defaults(self, project: Project) -> dict[str, Any]:
-        return {**project_defaults(project.room_defaults), "domain": project.domain}
+        """What a room created now gets; ``max_participants`` is capped by the project's limit."""
+        values = project_defaults(project.room_defaults)
+        limit = project.max_participants_per_room
+        if limit is not None:
+            values["max_participants"] = min(values["max_participants"], limit)
+        return {**values, "domain": project.domain}
 
     async def update_defaults(
         self, session: AsyncSession, project: Project, data: RoomDefaultsUpdate
@@ -58,7 +63,8 @@ class RoomService:
         changes = _provided_settings(data)
         merged = {**project_defaults(project.room_defaults), **changes}
         await self._check_roles(session, project, merged["roles"], merged["default_role"])
-        self._check_participant_limit(project, merged["max_participants"])
+        if "max_participants" in changes:
+            self._check_participant_limit(project, changes["max_participants"])
         await self.tenancy.set_room_defaults(project, {**project.room_defaults, **changes})
         if "domain" in data.model_fields_set:
             project.domain = data.domain
@@ -87,10 +93,7 @@ class RoomService:
         repository = RoomRepository(session, project.id)
         if "default_role" in data.model_fields_set and "roles" not in data.model_fields_set:
             raise ValidationFailed("roles must be provided when default_role is set", code="roles_required")
-        values = project_defaults(project.room_defaults)
-        limit = project.max_participants_per_room
-        if limit is not None:
-            values["max_participants"] = min(values["max_participants"], limit)
+        values = self.defaults(project)
         values |= _provided_settings(data)
         await self._check_roles(session, project, values["roles"], values["default_role"])
         self._check_participant_limit(project, values["max_participants"])
@@ -230,7 +233,7 @@ class RoomService:
                 code="default_role_not_in_roles",
                 details={"roles": roles},
             )
-        unknown = sorted(set(roles) - await self.access.role_names(session, project.id))
+        unknown = sorted(await self.access.unknown_roles(session, project.id, roles))
         if unknown:
             raise ValidationFailed(
                 f"unknown roles: {', '.join(unknown)}", code="unknown_role", details={"unknown": unknown}
