@@ -258,3 +258,18 @@ async def test_scheduled_room_status(client: httpx.AsyncClient, project: Project
         f"/api/v1/rooms/{room['id']}", json={"scheduled_start_at": None}, headers=project.headers
     )
     assert response.json()["status"] == "idle"
+
+
+async def test_room_lifecycle_verbs(client: httpx.AsyncClient, app: Any, project: ProjectKeys) -> None:
+    from conclave.tenancy.models import Project
+
+    scheduled = await create_room(client, project, scheduled_start_at="2099-01-01T09:00:00Z")
+    rooms = app.state.rooms
+    async with app.state.sessionmaker() as session:
+        owner = await session.get(Project, project.id)
+        assert (await rooms.open_scheduled_room(session, owner, scheduled["id"])).status == "idle"
+        assert (await rooms.end_room(session, owner, scheduled["id"])).status == "ended"
+        assert (await rooms.reopen_room(session, owner, scheduled["id"])).status == "idle"
+        await session.commit()
+    fetched = (await client.get(f"/api/v1/rooms/{scheduled['id']}", headers=project.headers)).json()
+    assert fetched["status"] == "idle"

@@ -170,6 +170,42 @@ class RoomService:
         emit(session, self._event("room.updated", room, changed=sorted(fields)))
         return room
 
+    async def open_scheduled_room(self, session: AsyncSession, project: Project, ref: str) -> Room:
+        """Open a scheduled room now (Qriib ``start_schedule_room``); the active-room limit applies."""
+        room = await self.get_room(session, project.id, ref)
+        if room.status == "ended":
+            raise Conflict("the room has ended", code="room_ended")
+        if room.status == "scheduled":
+            if project.max_active_rooms is not None:
+                await self._check_active_rooms(RoomRepository(session, project.id), project.max_active_rooms)
+            room.status = "idle"
+            room.scheduled_start_at = utcnow()
+            room.updated_at = utcnow()
+            emit(session, self._event("room.updated", room, changed=["status"]))
+        return room
+
+    async def end_room(self, session: AsyncSession, project: Project, ref: str) -> Room:
+        """Close a room for good (Qriib ``end_room``, Videsk ``ended``): no one can join it again."""
+        room = await self.get_room(session, project.id, ref)
+        if room.status != "ended":
+            room.status = "ended"
+            room.ended_at = utcnow()
+            room.updated_at = utcnow()
+            emit(session, self._event("room.ended", room))
+        return room
+
+    async def reopen_room(self, session: AsyncSession, project: Project, ref: str) -> Room:
+        """Undo ``end_room`` (Videsk ``ended: false``); counts against the active-room limit again."""
+        room = await self.get_room(session, project.id, ref)
+        if room.status == "ended":
+            if project.max_active_rooms is not None:
+                await self._check_active_rooms(RoomRepository(session, project.id), project.max_active_rooms)
+            room.status = self._initial_status(room)
+            room.ended_at = None
+            room.updated_at = utcnow()
+            emit(session, self._event("room.updated", room, changed=["status"]))
+        return room
+
     async def delete_room(self, session: AsyncSession, project: Project, ref: str) -> None:
         room = await self.get_room(session, project.id, ref)
         if room.status == "live":
