@@ -1,10 +1,17 @@
 """Run a private Janus next to Conclave for the embedded (single host) mode.
 
 The generated configuration only exposes what Conclave needs: the WebSocket API and
-admin API on 127.0.0.1, the videoroom (plus textroom/streaming/audiobridge) plugins,
-and ICE restricted to the interfaces the caller names (loopback by default, which is
-what tests and a sandbox without network offer). Nothing from /etc/janus is read, so
-a distro-wide Janus service and this child never interfere.
+admin API on 127.0.0.1 and the videoroom (plus textroom/streaming/audiobridge) plugins.
+Nothing from /etc/janus is read, so a distro-wide Janus service and this child never
+interfere.
+
+ICE and loopback: Janus 1.1.x never gathers candidates on loopback interfaces (its
+interface walk skips IFF_LOOPBACK, and libnice's fallback enumeration does too), so
+``ice_enforce_list = "lo"`` matches nothing and ICE cannot be confined to 127.0.0.1.
+Media therefore needs at least one non-loopback address on the host; peers on the same
+host still reach it locally (the kernel delivers traffic to its own addresses via lo).
+``ice_enforce_list`` can pin the interfaces (e.g. ``"eth0"``); no STUN/TURN and no
+1:1 NAT mapping are configured, so only host candidates are offered.
 """
 
 from __future__ import annotations
@@ -113,9 +120,10 @@ class LocalJanus:
         *,
         binary: str = "janus",
         work_dir: Path | None = None,
-        ice_enforce_list: str = "lo",
+        ice_enforce_list: str | None = None,
         rtp_port_range: tuple[int, int] = (20000, 40000),
         debug_level: int = 2,
+        session_timeout: int = 60,
         startup_timeout: float = 15.0,
         stop_timeout: float = 5.0,
     ) -> None:
@@ -124,6 +132,7 @@ class LocalJanus:
         self._ice_enforce_list = ice_enforce_list
         self._rtp_port_range = rtp_port_range
         self._debug_level = debug_level
+        self._session_timeout = session_timeout
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -263,6 +272,9 @@ class LocalJanus:
             n for n in _module_names(layout.transports) if n[len("libjanus_") : -3] not in WANTED_TRANSPORTS
         ]
         low, high = self._rtp_port_range
+        nat_extra = ""
+        if self._ice_enforce_list:
+            nat_extra = f"    ice_enforce_list = {_quote(self._ice_enforce_list)}\n"
         janus_cfg = f"""general: {{
     configs_folder = {_quote(str(self.config_dir))}
     plugins_folder = {_quote(str(layout.plugins))}
@@ -272,7 +284,7 @@ class LocalJanus:
     debug_level = {self._debug_level}
     admin_secret = {_quote(self.admin_secret)}
     server_name = "conclave-embedded"
-    session_timeout = 60
+    session_timeout = {self._session_timeout}
     protected_folders = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sbin", "/sys", "/usr"]
 }}
 certificates: {{
@@ -283,8 +295,7 @@ media: {{
 nat: {{
     nice_debug = false
     full_trickle = true
-    ice_enforce_list = {_quote(self._ice_enforce_list)}
-}}
+{nat_extra}}}
 plugins: {{
     disable = {_quote(",".join(disabled_plugins))}
 }}

@@ -139,12 +139,16 @@ class RtpForward:
 
 @dataclass(frozen=True)
 class NodeHealth:
-    """Liveness data for a node: identity, version and round-trip time of a ping."""
+    """Liveness data for a node: identity, version and round-trip time of a ping.
+
+    ``accepting_sessions`` is False while a node is draining; new rooms go elsewhere.
+    """
 
     name: str
     version: str
     plugins: tuple[str, ...]
     rtt_ms: float
+    accepting_sessions: bool = True
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,7 @@ class MediaEventKind(StrEnum):
     SLOWLINK = "slowlink"
     DETACHED = "detached"
     TRICKLE = "trickle"
+    SUBSCRIBER_OFFER = "subscriber_offer"
     JOINING = "joining"
     PUBLISHED = "published"
     UNPUBLISHED = "unpublished"
@@ -182,6 +187,9 @@ class MediaEvent:
     participant it is about (which may be someone else, e.g. a ``kicked`` notification).
     ``TRICKLE`` events carry the node's own ICE candidate for the client under
     ``data["candidate"]`` (an :class:`IceCandidate`, or None for end-of-candidates).
+    ``SUBSCRIBER_OFFER`` events carry a :class:`SubscribeOffer` under ``data["offer"]``:
+    the node renegotiated a subscription by itself (a feed went away, or a postponed
+    update was applied) and the client must answer it through ``start_subscriber``.
     """
 
     kind: MediaEventKind

@@ -185,23 +185,10 @@ class JanusMediaServer:
     async def moderate(
         self, room_key: str, feed_id: int, *, mute_audio: bool | None = None, mute_video: bool | None = None
     ) -> None:
-        wanted = {"audio": mute_audio, "video": mute_video}
-        if all(flag is None for flag in wanted.values()):
+        if mute_audio is None and mute_video is None:
             return
-        for stream in await self._publisher_streams(room_key, feed_id):
-            mute = wanted.get(stream.kind)
-            if mute is None:
-                continue
-            await self._control_request(
-                {
-                    "request": "moderate",
-                    "room": room_id_for(room_key),
-                    "secret": self._room_secret(room_key),
-                    "id": feed_id,
-                    "mid": stream.mid,
-                    "mute": mute,
-                }
-            )
+        streams = await self._publisher_streams(room_key, feed_id)
+        await self._moderate_streams(room_key, feed_id, streams, {"audio": mute_audio, "video": mute_video})
 
     async def set_recording(self, room_key: str, enabled: bool, *, record_dir: str | None = None) -> None:
         room, secret = room_id_for(room_key), self._room_secret(room_key)
@@ -277,7 +264,13 @@ class JanusMediaServer:
                 raise MediaRequestFailed(0, "Janus accepted the publisher but returned no SDP answer")
             feed_id = int(reply.data["id"])
             if profile.audio_only:
-                await self.moderate(room_key, feed_id, mute_video=True)
+                # Not active yet, so no probe: the joined event lists our own streams.
+                own = [
+                    _PublishedStream(mid=str(s["mid"]), kind=str(s.get("type")))
+                    for s in reply.data.get("streams", [])
+                    if "mid" in s
+                ]
+                await self._moderate_streams(room_key, feed_id, own, {"video": True})
         except BaseException:
             await self._close_peer(peer)
             raise
@@ -352,10 +345,11 @@ class JanusMediaServer:
         rtt = await self._client.ping()
         info = await self._client.info()
         return NodeHealth(
-            name=str(info.get("name", "")),
+            name=str(info.get("server-name", info.get("name", ""))),
             version=str(info.get("version_string", info.get("version", ""))),
             plugins=tuple(sorted((info.get("plugins") or {}).keys())),
             rtt_ms=rtt * 1000.0,
+            accepting_sessions=bool(info.get("accepting-new-sessions", True)),
         )
 
     async def load(self) -> NodeLoad:
@@ -415,6 +409,28 @@ class JanusMediaServer:
             self._profiles[room_key] = profile
             return profile
         raise MediaRequestFailed(_ERR_NO_SUCH_ROOM, f"no such room {room_key!r}")
+
+    async def _moderate_streams(
+        self,
+        room_key: str,
+        feed_id: int,
+        streams: Sequence[_PublishedStream],
+        wanted: dict[str, bool | None],
+    ) -> None:
+        for stream in streams:
+            mute = wanted.get(stream.kind)
+            if mute is None:
+                continue
+            await self._control_request(
+                {
+                    "request": "moderate",
+                    "room": room_id_for(room_key),
+                    "secret": self._room_secret(room_key),
+                    "id": feed_id,
+                    "mid": stream.mid,
+                    "mute": mute,
+                }
+            )
 
     async def _publisher_streams(self, room_key: str, feed_id: int) -> tuple[_PublishedStream, ...]:
         """Ask Janus which mids a publisher has, via a throwaway subscription to it."""
@@ -516,6 +532,15 @@ class JanusMediaServer:
             )
             return
         if event.janus == "event":
+            if handle.role == "subscriber" and event.jsep is not None and event.jsep.get("type") == "offer":
+                offer = SubscribeOffer(
+                    handle=handle, sdp_offer=str(event.jsep["sdp"]), streams=_streams(event.data)
+                )
+                self._emit(
+                    MediaEvent(
+                        MediaEventKind.SUBSCRIBER_OFFER, handle.room_key, handle, data={"offer": offer}
+                    )
+                )
             for media_event in _videoroom_events(handle, event.data):
                 self._emit(media_event)
 

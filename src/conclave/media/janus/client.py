@@ -221,8 +221,8 @@ class JanusHandle:
 
     async def trickle(self, candidate: JsonObject | None) -> None:
         """Send one ICE candidate, or end-of-candidates when ``candidate`` is None."""
-        payload: JsonObject = {"completed": True} if candidate is None else {"candidate": candidate}
-        await self._send({"janus": "trickle", **payload}, ack_is_final=True)
+        payload: JsonObject = {"completed": True} if candidate is None else candidate
+        await self._send({"janus": "trickle", "candidate": payload}, ack_is_final=True)
 
     async def _message(self, body: JsonObject, jsep: JsonObject | None, reply_timeout: float) -> PluginReply:
         message: JsonObject = {"janus": "message", "body": body}
@@ -282,6 +282,8 @@ class JanusClient:
 
     async def connect(self) -> None:
         """Open the socket; raises MediaNodeUnavailable if the node cannot be reached."""
+        if self.available:
+            return
         self._closing = False
         await self._open_channel()
         if self._keepalive_task is None:
@@ -314,7 +316,7 @@ class JanusClient:
     ) -> JsonObject:
         """Send a raw Janus API request (adds apisecret) and return the final reply."""
         channel = self._channel
-        if channel is None or not channel.is_open:
+        if channel is None or not self.available:
             raise MediaNodeUnavailable(f"Janus node {self.settings.ws_url} is unavailable")
         if self.settings.api_secret is not None:
             message = {**message, "apisecret": self.settings.api_secret.get_secret_value()}
