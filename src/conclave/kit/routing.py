@@ -49,3 +49,32 @@ async def _finish(request: Request, *, commit: bool) -> None:
     if session is not None:
         setattr(request.state, _STATE_KEY, None)
         await finish(session, request.app.state.bus, commit=commit)
+
+
+SurfaceErrorRenderer = Callable[[Request, Exception], Coroutine[Any, Any, Response]]
+
+
+def surface_route(render: SurfaceErrorRenderer) -> type[TransactionalRoute]:
+    """A transactional route class whose errors come out in a compatible surface's own body.
+
+    Services raise the same ``ConclaveError``s everywhere; each vendor surface only decides how
+    they look (``render`` gets the ``ConclaveError`` or the ``RequestValidationError``). The
+    transaction is already rolled back when ``render`` runs.
+    """
+    from fastapi.exceptions import RequestValidationError
+
+    from conclave.kit.errors import ConclaveError
+
+    class SurfaceRoute(TransactionalRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def rendering_handler(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except (ConclaveError, RequestValidationError) as exc:
+                    return await render(request, exc)
+
+            return rendering_handler
+
+    return SurfaceRoute

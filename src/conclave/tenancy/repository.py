@@ -86,7 +86,8 @@ class TenancyRepository:
                 "rooms_created": ProjectDailyUsage.rooms_created + rooms_created,
             },
         )
-        row: ProjectDailyUsage = (await self.session.execute(upsert.returning(ProjectDailyUsage))).scalar_one()
+        result = await self.session.execute(upsert.returning(ProjectDailyUsage))
+        row: ProjectDailyUsage = result.scalar_one()
         return row
 
     async def usage(self, project_id: str, day: date) -> ProjectDailyUsage | None:

@@ -25,6 +25,16 @@ class IssuedCredential:
 
 
 @dataclass(frozen=True)
+class ResolvedKey:
+    """A usable credential found by its public key id, with its secret (for request signing)."""
+
+    credential: Credential
+    secret: str
+    organization: Organization | None
+    project: Project | None
+
+
+@dataclass(frozen=True)
 class SigningKey:
     key_id: str
     secret: str
@@ -153,6 +163,25 @@ class TenancyService:
         if credential is None or not credential.is_usable(utcnow()):
             return None
         return credential
+
+    async def resolve_key_id(self, session: AsyncSession, key_id: str) -> ResolvedKey:
+        """Find a usable credential by its public key id (Qriib's ``key`` header signs with it).
+
+        Projects that are not active are refused like in ``authenticate_project``.
+        """
+        credential = await TenancyRepository(session).credential_by_key_id(key_id)
+        if credential is None or not credential.is_usable(utcnow()):
+            raise Unauthorized("invalid or missing API key", code="invalid_credentials")
+        if credential.project_id is not None:
+            project = await self.get_project(session, credential.project_id)
+            if project.status != "active":
+                raise Forbidden(
+                    f"project is {project.status}; its credentials are not accepted", code="project_inactive"
+                )
+            return ResolvedKey(credential, self.reveal(credential), None, project)
+        assert credential.organization_id is not None
+        organization = await self.get_organization(session, credential.organization_id)
+        return ResolvedKey(credential, self.reveal(credential), organization, None)
 
     # -- organizations -----------------------------------------------------------------------
 
