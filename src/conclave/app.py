@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from conclave import __version__
 from conclave.access import endpoints as access_endpoints
 from conclave.access.service import AccessService
 from conclave.access.verifier import TokenVerifier
-from conclave.config import ConfigurationError, Settings, resolve_secrets
+from conclave.compat.videsk import endpoints as videsk_endpoints
+from conclave.config import ConfigurationError, ServerSecrets, Settings, resolve_secrets
+from conclave.events import endpoints as event_endpoints
+from conclave.events.service import EventLogService
 from conclave.kit import exception_handlers
 from conclave.kit.crypto import SecretBox
 from conclave.kit.db import create_engine, create_sessionmaker, is_sqlite
 from conclave.kit.events import InProcessEventBus
+from conclave.kit.ids import new_id
+from conclave.kit.jobs import JobQueue, JobRunner
 from conclave.kit.migrate import current_revision, head_revision, upgrade
+from conclave.media.nodes import MediaNodes
+from conclave.media.setup import MediaInfo, start_media
+from conclave.realtime import endpoints as realtime_endpoints
+from conclave.realtime.service import Realtime
 from conclave.rooms import endpoints as room_endpoints
 from conclave.rooms.service import RoomService
+from conclave.scenes import endpoints as scene_endpoints
+from conclave.scenes.service import SceneService
+from conclave.sessions import endpoints as session_endpoints
+from conclave.sessions.service import SessionService
 from conclave.tenancy import endpoints as tenancy_endpoints
 from conclave.tenancy.service import TenancyService
+from conclave.webhooks import endpoints as webhook_endpoints
+from conclave.webhooks import tasks as webhook_tasks
+from conclave.webhooks.sender import WebhookSender
+from conclave.webhooks.service import DeliveryPolicy, WebhookService
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +64,137 @@ async def ensure_schema(settings: Settings, engine_url: str, current: str | None
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+@dataclass(frozen=True)
+class Runtime:
+    """Everything a process needs, built once from settings and handed out (no global state)."""
+
+    settings: Settings
+    secrets: ServerSecrets
+    database_url: str
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: InProcessEventBus
+    tenancy: TenancyService
+    access: AccessService
+    rooms: RoomService
+    events: EventLogService
+    webhooks: WebhookService
+    jobs: JobQueue
+    runner: JobRunner
+    scenes: SceneService
+    sessions: SessionService
+    nodes: MediaNodes
+    realtime: Realtime
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Wire services, the event log and webhook outbox (bus hooks), and the job runner.
+
+    Used by ``create_app`` (the server, which may run the runner in-process) and by
+    ``conclave worker`` (which only runs the runner).
+    """
     server_secrets = resolve_secrets(settings)
     database_url = settings.resolved_database_url
     if is_sqlite(database_url):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url)
+    sessionmaker = create_sessionmaker(engine)
     bus = InProcessEventBus()
-    tenancy = TenancyService(SecretBox(server_secrets.master_key))
+    box = SecretBox(server_secrets.master_key)
+    tenancy = TenancyService(box)
     access = AccessService(tenancy, settings.resolved_public_url, settings.access_token_ttl_seconds)
-    rooms = RoomService(tenancy, access)
+    scenes = SceneService(tenancy, settings.resolved_public_url)
+    rooms = RoomService(tenancy, access, scenes)
+    events = EventLogService(rooms)
+    jobs = JobQueue(max_attempts=settings.job_max_attempts)
+    webhooks = WebhookService(
+        box,
+        jobs,
+        DeliveryPolicy(
+            retry_period=timedelta(seconds=settings.webhook_retry_period_seconds),
+            backoff_base=settings.webhook_backoff_base_seconds,
+            backoff_cap=settings.webhook_backoff_cap_seconds,
+            # A delivery's lease outlives its request, so a live worker never loses it mid-call.
+            lease=timedelta(seconds=max(settings.job_lease_seconds, settings.webhook_timeout_seconds + 5)),
+            disable_after_failures=settings.webhook_disable_after_failures,
+            allow_private=settings.private_webhooks_allowed,
+        ),
+    )
+    # Order matters only for readability: both write in the committing transaction.
+    bus.subscribe_in_transaction(events.record)
+    bus.subscribe_in_transaction(webhooks.on_events)
+    sender = WebhookSender(
+        timeout=settings.webhook_timeout_seconds,
+        allow_private=settings.private_webhooks_allowed,
+        body_limit=settings.webhook_response_body_limit,
+    )
+    webhook_tasks.register(jobs, webhooks, sessionmaker, bus, sender)
+    runner = JobRunner(
+        jobs,
+        sessionmaker,
+        concurrency=settings.worker_concurrency,
+        poll_interval=settings.worker_poll_interval_seconds,
+        lease_seconds=settings.job_lease_seconds,
+        backoff_base=settings.job_backoff_base_seconds,
+        backoff_cap=settings.job_backoff_cap_seconds,
+    )
+    verifier = TokenVerifier(tenancy, access)
+    sessions = SessionService(tenancy, rooms, access, verifier, instance_id=new_id())
+    nodes = MediaNodes()
+    realtime = Realtime(
+        sessionmaker,
+        bus,
+        sessions,
+        rooms,
+        access,
+        nodes,
+        grace_seconds=settings.rtc_resume_grace_seconds,
+        default_empty_timeout=settings.room_empty_timeout_seconds,
+        heartbeat_seconds=settings.session_heartbeat_seconds,
+    )
+    return Runtime(
+        sessions=sessions,
+        nodes=nodes,
+        realtime=realtime,
+        settings=settings,
+        secrets=server_secrets,
+        database_url=database_url,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        bus=bus,
+        tenancy=tenancy,
+        access=access,
+        rooms=rooms,
+        events=events,
+        webhooks=webhooks,
+        jobs=jobs,
+        runner=runner,
+        scenes=scenes,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    runtime = build_runtime(settings)
+    engine = runtime.engine
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_schema(settings, database_url, await current_revision(engine))
-        yield
-        await engine.dispose()
+        await ensure_schema(settings, runtime.database_url, await current_revision(engine))
+        media = contextlib.AsyncExitStack()
+        app.state.media_info = await start_media(settings, runtime.nodes, media)
+        # One instance in embedded mode: every live session at start-up was left by a crash.
+        stale_after = None if settings.embedded else timedelta(seconds=3 * settings.session_heartbeat_seconds)
+        await runtime.realtime.start(stale_after=stale_after)
+        if settings.runs_in_process_worker:
+            await runtime.runner.start()
+        try:
+            yield
+        finally:
+            await runtime.runner.stop()
+            await runtime.realtime.stop()
+            await media.aclose()
+            await engine.dispose()
 
     app = FastAPI(
         title="Conclave",
@@ -68,21 +203,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "API in Digital Samba's conventions and drop-in compatible vendor surfaces.",
         lifespan=lifespan,
     )
+    app.state.runtime = runtime
     app.state.settings = settings
-    app.state.secrets = server_secrets
+    app.state.secrets = runtime.secrets
     app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.bus = bus
-    app.state.tenancy = tenancy
-    app.state.access = access
-    app.state.rooms = rooms
-    app.state.verifier = TokenVerifier(tenancy, access)
+    app.state.sessionmaker = runtime.sessionmaker
+    app.state.bus = runtime.bus
+    app.state.tenancy = runtime.tenancy
+    app.state.access = runtime.access
+    app.state.rooms = runtime.rooms
+    app.state.events = runtime.events
+    app.state.webhooks = runtime.webhooks
+    app.state.scenes = runtime.scenes
+    app.state.jobs = runtime.jobs
+    app.state.runner = runtime.runner
+    app.state.verifier = TokenVerifier(runtime.tenancy, runtime.access)
+    app.state.sessions = runtime.sessions
+    app.state.realtime = runtime.realtime
+    app.state.media_info = MediaInfo(nodes=(), local=False, client_ice_addresses=())
 
     exception_handlers.install(app)
     app.include_router(tenancy_endpoints.admin_router)
     app.include_router(tenancy_endpoints.projects_router)
     app.include_router(access_endpoints.router)
     app.include_router(room_endpoints.router)
+    app.include_router(session_endpoints.router)
+    app.include_router(realtime_endpoints.router)
+    app.include_router(event_endpoints.router)
+    app.include_router(webhook_endpoints.router)
+    app.include_router(scene_endpoints.router)
+    app.include_router(scene_endpoints.pages_router)
+    app.include_router(videsk_endpoints.router)
+    from conclave.compat.qriib.endpoints import router as qriib_router
+
+    app.include_router(qriib_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,37 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = None
     log_level: str = "info"
 
+    # Media plane (Janus).
+    janus_urls: str | None = None
+    janus_admin_secret: SecretStr | None = None
+    janus_admin_port: int = 7188
+    janus_room_secret: SecretStr | None = None
+    local_janus: bool = True
+    janus_netns: bool = False
+
+    # Realtime presence.
+    rtc_resume_grace_seconds: float = Field(default=20.0, gt=0)
+    room_empty_timeout_seconds: float = Field(default=60.0, ge=0)
+    session_heartbeat_seconds: float = Field(default=15.0, gt=0)
+
+    # Durable jobs (webhook delivery, later recording processing).
+    in_process_worker: bool | None = None
+    worker_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    worker_concurrency: int = Field(default=32, ge=1)
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=10, ge=1)
+    job_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    job_backoff_cap_seconds: float = Field(default=300.0, gt=0)
+
+    # Webhook delivery.
+    webhook_retry_period_seconds: float = Field(default=24 * 3600, gt=0)
+    webhook_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhooks_allow_private: bool | None = None
+    webhook_disable_after_failures: int = Field(default=20, ge=0)
+    webhook_response_body_limit: int = Field(default=2048, ge=0)
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -56,6 +87,16 @@ class Settings(BaseSettings):
     @property
     def should_auto_migrate(self) -> bool:
         return self.embedded if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def runs_in_process_worker(self) -> bool:
+        """Embedded servers deliver their own jobs; production runs ``conclave worker`` processes."""
+        return self.embedded if self.in_process_worker is None else self.in_process_worker
+
+    @property
+    def private_webhooks_allowed(self) -> bool:
+        """Loopback and private receivers are normal on a developer machine and an SSRF risk in production."""
+        return self.embedded if self.webhooks_allow_private is None else self.webhooks_allow_private
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import av
@@ -20,6 +20,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
+from conclave.media.ice import restrict_host_addresses
 from conclave.media.port import IceCandidate, MediaEvent, MediaEventKind, MediaServer, PublishResult
 
 VIDEO_SIZE = (320, 240)
@@ -135,11 +136,27 @@ class Subscriber:
         await eventually(lambda: self.audio_frames >= count, within, f"{count} decoded audio frames")
 
 
-class RtcPeers:
-    """Creates aiortc peers against the adapter and closes them all at teardown."""
+def candidate_addresses(sdp: str) -> set[str]:
+    """The connection addresses of the ``a=candidate`` lines of an SDP."""
+    return {
+        line.split()[4] for line in sdp.splitlines() if line.startswith("a=candidate:")
+    }  # foundation component transport priority ADDRESS port typ ...
 
-    def __init__(self, media: MediaServer) -> None:
+
+class RtcPeers:
+    """Creates aiortc peers against the adapter and closes them all at teardown.
+
+    ``host_addresses`` are the only local addresses the peers may use for ICE (in the media
+    tests: the host end of the Janus namespace's veth). aiortc gathers when a local
+    description is set, so every ``setLocalDescription`` runs inside
+    :func:`restrict_host_addresses`, and the resulting SDP is checked to hold no other address.
+    """
+
+    def __init__(self, media: MediaServer, *, host_addresses: Collection[str]) -> None:
+        if not host_addresses:
+            raise ValueError("the test peers need the addresses they may use for ICE")
         self._media = media
+        self._host_addresses = frozenset(host_addresses)
         self._pcs: list[RTCPeerConnection] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -155,8 +172,16 @@ class RtcPeers:
             pc.addTransceiver(ToneAudioTrack(), direction="sendonly")
         if video:
             pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
-        await pc.setLocalDescription(await pc.createOffer())
+        await self._set_local_description(pc, await pc.createOffer())
         return pc
+
+    async def _set_local_description(self, pc: RTCPeerConnection, description: RTCSessionDescription) -> None:
+        """Set (and so gather for) a local description with ICE confined to ``host_addresses``."""
+        with restrict_host_addresses(self._host_addresses):
+            await pc.setLocalDescription(description)
+        offered = candidate_addresses(pc.localDescription.sdp)
+        assert offered, "the peer gathered no ICE candidate on the allowed addresses"
+        assert offered <= self._host_addresses, f"peer offered {offered}, allowed {self._host_addresses}"
 
     async def answer(self, pc: RTCPeerConnection, sdp_answer: str) -> None:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp_answer, type="answer"))
@@ -190,7 +215,7 @@ class RtcPeers:
 
     async def renegotiate(self, sub: Subscriber, sdp_offer: str) -> str:
         await sub.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp_offer, type="offer"))
-        await sub.pc.setLocalDescription(await sub.pc.createAnswer())
+        await self._set_local_description(sub.pc, await sub.pc.createAnswer())
         return str(sub.pc.localDescription.sdp)
 
     async def _consume(self, sub: Subscriber, track: MediaStreamTrack) -> None:

@@ -1,4 +1,4 @@
-"""Real media through a local Janus: aiortc publishers and subscribers over loopback."""
+"""Real media through a local Janus: aiortc publishers and subscribers over the namespace veth."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 
 from conclave.media.janus.adapter import JanusMediaServer
 from conclave.media.janus.config import JanusNodeSettings
+from conclave.media.netns import NetworkNamespace
 from conclave.media.port import IceCandidate, MediaEventKind, MediaRequestFailed, SubscribeOffer
-from tests.media.rtc_helpers import EventLog, RtcPeers, eventually
+from tests.media.rtc_helpers import EventLog, RtcPeers, candidate_addresses, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -18,12 +19,14 @@ FRAME_TIMEOUT = 15.0
 
 
 async def test_publisher_to_subscriber_video_frames(
-    media: JanusMediaServer, rtc: RtcPeers, events: EventLog, room_key: str
+    media: JanusMediaServer, rtc: RtcPeers, events: EventLog, room_key: str, media_host: NetworkNamespace
 ) -> None:
     async with asyncio.timeout(60):
         await media.create_room(room_key, audio_only=False, max_publishers=4, record_dir=None)
         publisher, published = await rtc.publish(room_key, "alice")
         assert "m=video" in published.sdp_answer and "m=audio" in published.sdp_answer
+        # Janus, pinned to its veth end, offers nothing else (any candidates in the answer).
+        assert candidate_addresses(published.sdp_answer) <= {media_host.ns_ip}
         await events.wait_for(MediaEventKind.WEBRTC_UP, handle=published.handle)
 
         # Janus runs with full_trickle: its own candidates arrive as TRICKLE events.
@@ -32,6 +35,7 @@ async def test_publisher_to_subscriber_video_frames(
         assert candidate is None or isinstance(candidate, IceCandidate)
         if isinstance(candidate, IceCandidate):
             assert " typ host" in candidate.candidate  # no STUN/TURN: host candidates only
+            assert candidate.candidate.split()[4] == media_host.ns_ip
             await rtc.add_remote_candidate(publisher, candidate)
 
         offer = await media.subscribe(room_key, [published.feed_id])
@@ -219,24 +223,27 @@ class _RtpSink(asyncio.DatagramProtocol):
 
 
 async def test_rtp_forward_delivers_rtp_to_udp_socket(
-    media: JanusMediaServer, rtc: RtcPeers, events: EventLog, room_key: str
+    media: JanusMediaServer, rtc: RtcPeers, events: EventLog, room_key: str, media_host: NetworkNamespace
 ) -> None:
     async with asyncio.timeout(45):
         await media.create_room(room_key, audio_only=False, max_publishers=2, record_dir=None)
         _, alice = await rtc.publish(room_key, "alice")
         await events.wait_for(MediaEventKind.WEBRTC_UP, handle=alice.handle)
 
+        # Janus forwards from inside its namespace: the sinks listen on the host end of the veth.
         loop = asyncio.get_running_loop()
         audio_transport, audio_sink = await loop.create_datagram_endpoint(
-            _RtpSink, local_addr=("127.0.0.1", 0)
+            _RtpSink, local_addr=(media_host.host_ip, 0)
         )
         video_transport, video_sink = await loop.create_datagram_endpoint(
-            _RtpSink, local_addr=("127.0.0.1", 0)
+            _RtpSink, local_addr=(media_host.host_ip, 0)
         )
         try:
             audio_port = audio_transport.get_extra_info("sockname")[1]
             video_port = video_transport.get_extra_info("sockname")[1]
-            forward = await media.rtp_forward(room_key, alice.feed_id, "127.0.0.1", audio_port, video_port)
+            forward = await media.rtp_forward(
+                room_key, alice.feed_id, media_host.host_ip, audio_port, video_port
+            )
             assert sorted((s.kind, s.port) for s in forward.streams) == [
                 ("audio", audio_port),
                 ("video", video_port),

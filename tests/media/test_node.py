@@ -14,8 +14,10 @@ import pytest
 from conclave.media.janus.adapter import JanusMediaServer
 from conclave.media.janus.client import JanusAdminClient, JanusClient
 from conclave.media.janus.config import JanusNodeSettings
-from conclave.media.local import JanusNotInstalled, LocalJanus
+from conclave.media.local import JanusNotInstalled, LocalJanus, embedded_janus
+from conclave.media.netns import NetworkNamespace
 from conclave.media.port import MediaError, MediaEventKind, MediaNodeUnavailable, MediaRequestFailed
+from tests.media.conftest import require_janus, require_netns
 from tests.media.rtc_helpers import EventLog, RtcPeers, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -39,7 +41,9 @@ async def test_health_reports_version_and_only_wanted_plugins(media: JanusMediaS
     assert health.rtt_ms >= 0
 
 
-async def test_only_websockets_transport_bound_to_loopback(local_janus: LocalJanus) -> None:
+async def test_only_websockets_transport_bound_to_namespace_address(
+    local_janus: LocalJanus, media_host: NetworkNamespace
+) -> None:
     client = JanusClient(local_janus.node_settings())
     async with asyncio.timeout(10):
         await client.connect()
@@ -48,15 +52,57 @@ async def test_only_websockets_transport_bound_to_loopback(local_janus: LocalJan
         finally:
             await client.close()
     assert list(info["transports"]) == ["janus.transport.websockets"]
-    assert local_janus.url.startswith("ws://127.0.0.1:")
-    assert local_janus.admin_url.startswith("ws://127.0.0.1:")
+    # Inside the namespace 127.0.0.1 is the namespace's own loopback: the host needs the veth address.
+    assert local_janus.url.startswith(f"ws://{media_host.ns_ip}:")
+    assert local_janus.admin_url.startswith(f"ws://{media_host.ns_ip}:")
 
 
-async def test_load_counts_sessions_and_handles(media: JanusMediaServer, room_key: str) -> None:
+async def test_janus_runs_inside_the_namespace_under_its_own_pid(
+    local_janus: LocalJanus, media_host: NetworkNamespace
+) -> None:
+    """``ip netns exec`` execs Janus in place: the pid LocalJanus signals is Janus itself."""
+    pid = local_janus.pid
+    assert pid is not None
+    assert os.path.basename(os.readlink(f"/proc/{pid}/exe")) == "janus"
+    assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    assert str(pid) in (await _ip("netns", "pids", media_host.name)).split()
+
+
+async def test_embedded_janus_with_netns_owns_its_namespace() -> None:
+    """What ``CONCLAVE_JANUS_NETNS=1`` runs: a fresh namespace, created and deleted with Janus."""
+    require_janus()
+    require_netns()
+    async with asyncio.timeout(40):
+        async with embedded_janus(netns=True, startup_timeout=30) as janus:
+            namespace = janus.netns
+            assert namespace is not None and namespace.created
+            assert janus.url.startswith(f"ws://{namespace.ns_ip}:")
+            name = namespace.name
+            assert name in (await _ip("netns", "list"))
+            server = await JanusMediaServer.connect(janus.node_settings())
+            try:
+                assert (await server.health()).version == "1.1.2"
+            finally:
+                await server.aclose()
+        assert janus.pid is None
+        assert not namespace.created
+        assert name not in (await _ip("netns", "list"))
+
+
+async def _ip(*args: str) -> str:
+    process = await asyncio.create_subprocess_exec("ip", *args, stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    return out.decode()
+
+
+async def test_load_counts_sessions_and_handles(
+    media: JanusMediaServer, media_host: NetworkNamespace, room_key: str
+) -> None:
     async with asyncio.timeout(30):
         await media.create_room(room_key, audio_only=False, max_publishers=2, record_dir=None)
         before = await media.load()
-        peers = RtcPeers(media)
+        peers = RtcPeers(media, host_addresses=[media_host.host_ip])
         try:
             _, published = await peers.publish(room_key, "load")
             during = await media.load()

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from conclave.media.janus.adapter import JanusMediaServer, room_id_for
 from conclave.media.janus.config import JanusNodeSettings
+from conclave.media.netns import NetworkNamespace
 from conclave.media.port import MediaEventKind, MediaRequestFailed
 from tests.media.rtc_helpers import EventLog, RtcPeers
 
@@ -51,9 +52,11 @@ async def test_room_secret_protects_privileged_requests(
         await media.destroy_room(room_key)
 
 
-async def test_join_unknown_room_fails_and_releases_the_peer(media: JanusMediaServer, room_key: str) -> None:
+async def test_join_unknown_room_fails_and_releases_the_peer(
+    media: JanusMediaServer, media_host: NetworkNamespace, room_key: str
+) -> None:
     async with asyncio.timeout(20):
-        peers = RtcPeers(media)
+        peers = RtcPeers(media, host_addresses=[media_host.host_ip])
         try:
             pc = await peers.publish_offer(video=False)
             before = await media.load()

@@ -38,3 +38,6 @@ class IssuedToken(Base):
     not_before: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_used_at: Mapped[datetime | None] = mapped_column()
+    first_used_ip: Mapped[str | None] = mapped_column(String(45))
+    uses: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -33,6 +33,10 @@ class RoleRepository(ProjectScopedRepository[Role]):
 class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
     model = IssuedToken
 
+    async def for_room(self, room_id: str) -> list[IssuedToken]:
+        statement = self.scoped().where(IssuedToken.room_id == room_id).order_by(IssuedToken.created_at)
+        return list((await self.session.execute(statement)).scalars().all())
+
     async def get(self, jti: str) -> IssuedToken | None:
         statement = self.scoped().where(IssuedToken.jti == jti)
         token: IssuedToken | None = (await self.session.execute(statement)).scalar_one_or_none()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.access.models import IssuedToken, Role
 from conclave.access.permissions import BUILT_IN_ROLES, PERMISSIONS, permission_map
-from conclave.access.repository import RoleRepository
+from conclave.access.repository import IssuedTokenRepository, RoleRepository
 from conclave.access.schemas import RoleCreate, RoleUpdate, TokenRequest
 from conclave.kit.errors import Conflict, NotFound, ValidationFailed
 from conclave.kit.ids import new_id
@@ -153,6 +153,20 @@ class AccessService:
         await session.delete(role)
 
     # -- tokens ------------------------------------------------------------------------------
+
+    async def record_token_use(self, session: AsyncSession, project_id: str, jti: str, ip: str | None) -> None:
+        """Note that a token admitted someone (Videsk ``authorizations`` show the first use)."""
+        token = await IssuedTokenRepository(session, project_id).get(jti)
+        if token is None:
+            return  # signed by the developer's own backend: there is no issuance row to update
+        if token.first_used_at is None:
+            token.first_used_at = utcnow()
+            token.first_used_ip = ip
+        token.uses += 1
+
+    async def issued_tokens(self, session: AsyncSession, project_id: str, room_id: str) -> list[IssuedToken]:
+        """Tokens issued for a room, oldest first, with where and when each was first used."""
+        return await IssuedTokenRepository(session, project_id).for_room(room_id)
 
     def room_link(self, room: Room) -> str:
         return f"{self.public_url}/meet/{room.friendly_url}"

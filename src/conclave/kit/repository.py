@@ -47,10 +47,10 @@ class ProjectScopedRepository(Generic[M]):
         self.session = session
         self.project_id = project_id
 
-    def scoped(self, statement: Select[Any] | None = None) -> Select[Any]:
-        statement = statement if statement is not None else select(self.model)
+    def scoped(self, statement: Any = None) -> Select[Any]:
+        base: Select[Any] = statement if statement is not None else select(self.model)
         column: Any = self.model.project_id  # type: ignore[attr-defined]
-        return statement.where(column == self.project_id)
+        return base.where(column == self.project_id)
 
     async def paginate(
         self, statement: Select[Any], params: PageParams, cursor: M | None

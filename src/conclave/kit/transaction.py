@@ -1,27 +1,60 @@
-"""One transaction per request or job, committed by the framework, never inside services."""
+"""One transaction per request or job, committed by the framework, never inside services.
+
+``finish`` is the single place a unit of work ends: durable event consumers write their rows
+just before the commit (same transaction), and after the commit the bus publishes the events
+and ``on_commit`` callbacks run (e.g. waking the job runner). On rollback all of it is dropped.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conclave.kit.events import EventBus, take_pending
+from conclave.kit.events import EventBus, peek_pending, take_pending
+
+log = logging.getLogger(__name__)
+
+_ON_COMMIT_KEY = "conclave.on_commit"
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed; dropped on rollback."""
+    callbacks: list[Callable[[], None]] = session.info.setdefault(_ON_COMMIT_KEY, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
 
 
 async def finish(session: AsyncSession, bus: EventBus, *, commit: bool) -> None:
     """Commit (or roll back) and close; publish the transaction's events only after a commit."""
+    callbacks: list[Callable[[], None]] = []
     try:
         if commit:
+            pending = peek_pending(session)
+            if pending:
+                await bus.before_commit(session, pending)
             await session.commit()
             events = take_pending(session)
+            callbacks = session.info.pop(_ON_COMMIT_KEY, [])
         else:
             await session.rollback()
             take_pending(session)
+            session.info.pop(_ON_COMMIT_KEY, None)
             events = []
+    except BaseException:
+        # A failed commit (or pre-commit consumer) must leave nothing queued for a later reuse.
+        take_pending(session)
+        session.info.pop(_ON_COMMIT_KEY, None)
+        raise
     finally:
         await session.close()
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
     if events:
         await bus.publish(events)
 

@@ -1,7 +1,8 @@
 """Run a private Janus next to Conclave for the embedded (single host) mode.
 
 The generated configuration only exposes what Conclave needs: the WebSocket API and
-admin API on 127.0.0.1 and the videoroom (plus textroom/streaming/audiobridge) plugins.
+admin API on 127.0.0.1 (or, in a network namespace, on the namespace's veth address) and
+the videoroom (plus textroom/streaming/audiobridge) plugins.
 Nothing from /etc/janus is read, so a distro-wide Janus service and this child never
 interfere.
 
@@ -12,6 +13,10 @@ Media therefore needs at least one non-loopback address on the host; peers on th
 host still reach it locally (the kernel delivers traffic to its own addresses via lo).
 ``ice_enforce_list`` can pin the interfaces (e.g. ``"eth0"``); no STUN/TURN and no
 1:1 NAT mapping are configured, so only host candidates are offered.
+
+Where media must not touch any real interface (tests, CI, shared hosts), pass a
+:class:`~conclave.media.netns.NetworkNamespace`: Janus then runs inside it, offers only
+the namespace end of its veth, and the APIs listen on that address for the host to reach.
 """
 
 from __future__ import annotations
@@ -25,15 +30,25 @@ import shutil
 import signal
 import socket
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from conclave.media.janus.client import JanusAdminClient, JanusClient
 from conclave.media.janus.config import JanusNodeSettings
+from conclave.media.netns import NetworkNamespace
 from conclave.media.port import MediaError, MediaNodeUnavailable
 
-__all__ = ["JanusLayout", "JanusNotInstalled", "LocalJanus", "LocalJanusError", "find_janus_layout"]
+__all__ = [
+    "JanusLayout",
+    "JanusNotInstalled",
+    "LocalJanus",
+    "LocalJanusError",
+    "embedded_janus",
+    "find_janus_layout",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +128,12 @@ class LocalJanus:
     Use as ``async with LocalJanus() as janus:`` then connect to ``janus.url`` /
     ``janus.admin_url`` with ``janus.admin_secret`` (or use :meth:`node_settings`).
     The process is stopped with SIGTERM, then SIGKILL after ``stop_timeout``.
+
+    With ``netns`` (an already created :class:`NetworkNamespace`, owned by the caller),
+    Janus runs inside that namespace: both APIs bind to ``netns.ns_ip`` (the host reaches
+    them over the veth; 127.0.0.1 inside the namespace is not the host's), and ICE is
+    pinned to the namespace's veth end unless ``ice_enforce_list`` says otherwise.
+    ``ip netns exec`` execs Janus in place, so :attr:`pid` is Janus' own pid.
     """
 
     def __init__(
@@ -126,9 +147,11 @@ class LocalJanus:
         session_timeout: int = 60,
         startup_timeout: float = 15.0,
         stop_timeout: float = 5.0,
+        netns: NetworkNamespace | None = None,
     ) -> None:
         self._binary = binary
         self._work_dir = work_dir
+        self._netns = netns
         self._ice_enforce_list = ice_enforce_list
         self._rtp_port_range = rtp_port_range
         self._debug_level = debug_level
@@ -144,12 +167,21 @@ class LocalJanus:
         self.log_file = Path()
 
     @property
+    def netns(self) -> NetworkNamespace | None:
+        return self._netns
+
+    @property
+    def bind_ip(self) -> str:
+        """Where the APIs listen: 127.0.0.1, or the namespace end of the veth."""
+        return self._netns.ns_ip if self._netns is not None else "127.0.0.1"
+
+    @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self._ws_port}"
+        return f"ws://{self.bind_ip}:{self._ws_port}"
 
     @property
     def admin_url(self) -> str:
-        return f"ws://127.0.0.1:{self._admin_port}"
+        return f"ws://{self.bind_ip}:{self._admin_port}"
 
     @property
     def pid(self) -> int | None:
@@ -177,6 +209,8 @@ class LocalJanus:
     async def start(self) -> None:
         """Write the configuration, spawn Janus and wait until it answers ``info``."""
         layout = find_janus_layout(self._binary)
+        if self._netns is not None and not self._netns.created:
+            raise LocalJanusError(f"network namespace {self._netns.name or '(new)'} is not created")
         if self._work_dir is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="conclave-janus-")
             base = Path(self._tempdir.name)
@@ -186,13 +220,17 @@ class LocalJanus:
         self.config_dir = base / "conf"
         self.config_dir.mkdir(exist_ok=True)
         self.log_file = base / "janus.log"
-        if not self._ws_port:  # keep the ports across stop()/start() so clients can reconnect
+        # Keep the ports across stop()/start() so clients can reconnect. In a namespace they
+        # are only probed on the host, but a fresh namespace has nothing else listening.
+        if not self._ws_port:
             self._ws_port = _free_port()
             self._admin_port = _free_port()
             while self._admin_port == self._ws_port:
                 self._admin_port = _free_port()
         self._write_config(layout)
+        prefix = self._netns.command_prefix() if self._netns is not None else []
         args = [
+            *prefix,
             str(layout.binary),
             "-C",
             str(self.config_dir / "janus.jcfg"),
@@ -273,8 +311,11 @@ class LocalJanus:
         ]
         low, high = self._rtp_port_range
         nat_extra = ""
-        if self._ice_enforce_list:
-            nat_extra = f"    ice_enforce_list = {_quote(self._ice_enforce_list)}\n"
+        ice_enforce_list = self._ice_enforce_list
+        if ice_enforce_list is None and self._netns is not None:
+            ice_enforce_list = self._netns.ns_interface  # the veth is the only way out
+        if ice_enforce_list:
+            nat_extra = f"    ice_enforce_list = {_quote(ice_enforce_list)}\n"
         janus_cfg = f"""general: {{
     configs_folder = {_quote(str(self.config_dir))}
     plugins_folder = {_quote(str(layout.plugins))}
@@ -313,13 +354,13 @@ events: {{
     json = "plain"
     ws = true
     ws_port = {self._ws_port}
-    ws_ip = "127.0.0.1"
+    ws_ip = {_quote(self.bind_ip)}
     wss = false
 }}
 admin: {{
     admin_ws = true
     admin_ws_port = {self._admin_port}
-    admin_ws_ip = "127.0.0.1"
+    admin_ws_ip = {_quote(self.bind_ip)}
     admin_wss = false
 }}
 """
@@ -331,3 +372,20 @@ admin: {{
             path = self.config_dir / name
             path.write_text(text)
             os.chmod(path, 0o600)
+
+
+@contextlib.asynccontextmanager
+async def embedded_janus(*, netns: bool = False, **options: Any) -> AsyncIterator[LocalJanus]:
+    """The server's embedded Janus: a :class:`LocalJanus`, optionally in a fresh namespace.
+
+    ``netns=True`` is what ``CONCLAVE_JANUS_NETNS=1`` asks for: a new
+    :class:`NetworkNamespace` is created for this Janus and deleted after it stops, so its
+    media only ever crosses the private veth (peers must be on this host). ``options`` go
+    to :class:`LocalJanus`. Raises ``NetnsUnavailable`` when namespaces cannot be used.
+    """
+    if not netns:
+        async with LocalJanus(**options) as janus:
+            yield janus
+        return
+    async with NetworkNamespace() as namespace, LocalJanus(netns=namespace, **options) as janus:
+        yield janus

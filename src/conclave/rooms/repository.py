@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from conclave.kit.ids import is_uuid
 from conclave.kit.pagination import PageParams
 from conclave.kit.repository import ProjectScopedRepository
 from conclave.rooms.models import Room, RoomTag
+from conclave.tenancy.models import Project
 
 ACTIVE_STATUSES = ("idle", "live")
+
+
+async def rooms_by_global_ref(session: AsyncSession, ref: str) -> list[Room]:
+    """Rooms any project has under this id or friendly_url (the meeting URL carries no project)."""
+    condition = or_(Room.id == ref, Room.friendly_url == ref) if is_uuid(ref) else Room.friendly_url == ref
+    statement = select(Room).where(condition).limit(2)
+    return list((await session.execute(statement)).scalars().all())
 
 
 class RoomRepository(ProjectScopedRepository[Room]):
@@ -51,3 +62,91 @@ class RoomRepository(ProjectScopedRepository[Room]):
     async def with_any_tag(self, tags: list[str]) -> list[Room]:
         statement = self.scoped().where(Room.id.in_(select(RoomTag.room_id).where(RoomTag.tag.in_(tags))))
         return list((await self.session.execute(statement)).scalars().all())
+
+    async def open_rooms(self) -> list[Room]:
+        """Rooms someone can join now (idle or live), oldest first."""
+        statement = (
+            self.scoped()
+            .where(Room.status.in_(ACTIVE_STATUSES))
+            .options(selectinload(Room.tag_rows))
+            .order_by(Room.created_at, Room.id)
+        )
+        return list((await self.session.execute(statement)).scalars().all())
+
+    async def by_external_id(self, external_id: str) -> Room | None:
+        statement = self.scoped().where(Room.external_id == external_id).options(selectinload(Room.tag_rows))
+        room: Room | None = (await self.session.execute(statement)).scalars().first()
+        return room
+
+
+# -- look-ups for the compatible surfaces (Videsk ids, filtered lists, organization-wide ids) ----------
+
+SORTABLE_COLUMNS = ("created_at", "updated_at", "name", "nbf", "exp", "external_id")
+
+
+@dataclass(frozen=True)
+class RoomQuery:
+    """A filtered, sorted window of a project's rooms (Videsk and XRCLOUD lists).
+
+    ``sort`` is a list of (column, "asc" | "desc") over ``SORTABLE_COLUMNS``; the room id always
+    breaks ties so pages are stable. ``name`` is a case-insensitive substring search.
+    """
+
+    offset: int = 0
+    limit: int = 100
+    sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
+    ended: bool | None = None
+    external_id: str | None = None
+    scene_id: str | None = None
+    name: str | None = None
+
+
+class RoomLookups(RoomRepository):
+    async def by_id_prefix(self, prefix: str) -> Room | None:
+        """The room whose UUID starts with ``prefix`` (a Videsk ObjectId maps onto 96 of its bits)."""
+        statement = (
+            self.scoped()
+            .where(Room.id.startswith(prefix.lower(), autoescape=True))
+            .options(selectinload(Room.tag_rows))
+            .order_by(Room.created_at, Room.id)
+        )
+        room: Room | None = (await self.session.execute(statement)).scalars().first()
+        return room
+
+    async def search(self, query: RoomQuery) -> tuple[list[Room], int]:
+        statement = self.scoped().options(selectinload(Room.tag_rows))
+        if query.ended is not None:
+            statement = statement.where((Room.status == "ended") if query.ended else (Room.status != "ended"))
+        if query.external_id is not None:
+            statement = statement.where(Room.external_id == query.external_id)
+        if query.scene_id is not None:
+            statement = statement.where(Room.scene_id == query.scene_id)
+        if query.name:
+            statement = statement.where(func.lower(Room.name).contains(query.name.lower(), autoescape=True))
+        total = (
+            await self.session.execute(select(func.count()).select_from(statement.subquery()))
+        ).scalar_one()
+        ordering = []
+        for column_name, direction in query.sort:
+            if column_name not in SORTABLE_COLUMNS:
+                raise ValueError(f"rooms cannot be sorted by {column_name!r}")
+            column = getattr(Room, column_name)
+            ordering.append(column.desc() if direction == "desc" else column.asc())
+        last = query.sort[-1][1] if query.sort else "desc"
+        ordering.append(Room.id.desc() if last == "desc" else Room.id.asc())
+        statement = statement.order_by(*ordering).offset(query.offset).limit(query.limit)
+        return list((await self.session.execute(statement)).scalars().all()), total
+
+
+async def room_in_organization(session: AsyncSession, organization_id: str, room_id: str) -> Room | None:
+    """A room by UUID among all of an organization's projects (XRCLOUD keys reach every project)."""
+    if not is_uuid(room_id):
+        return None
+    statement = (
+        select(Room)
+        .join(Project, Project.id == Room.project_id)
+        .where(Project.organization_id == organization_id, Room.id == room_id.lower())
+        .options(selectinload(Room.tag_rows))
+    )
+    room: Room | None = (await session.execute(statement)).scalars().first()
+    return room

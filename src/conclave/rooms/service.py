@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conclave.access.service import AccessService
+from conclave.access.schemas import TokenRequest
+from conclave.access.service import AccessService, IssuedAccessToken
 from conclave.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conclave.kit.events import DomainEvent, emit
 from conclave.kit.ids import new_friendly_url
 from conclave.kit.pagination import PageParams
 from conclave.kit.time import utcnow
 from conclave.rooms.models import Room, RoomTag
-from conclave.rooms.repository import RoomRepository
+from conclave.rooms.repository import (
+    RoomLookups,
+    RoomQuery,
+    RoomRepository,
+    room_in_organization,
+    rooms_by_global_ref,
+)
 from conclave.rooms.schemas import RoomCreate, RoomDefaultsUpdate, RoomSettingsInput, RoomUpdate
 from conclave.rooms.settings import CORE_DEFAULTS, SETTING_NAMES, project_defaults
 from conclave.tenancy.models import Project
 from conclave.tenancy.service import TenancyService
+
+if TYPE_CHECKING:
+    from conclave.scenes.service import SceneService
 
 _SETTABLE = frozenset(CORE_DEFAULTS) | frozenset(SETTING_NAMES)
 _PLAIN_COLUMNS = (
@@ -43,9 +53,12 @@ def _provided_settings(data: RoomSettingsInput) -> dict[str, Any]:
 
 
 class RoomService:
-    def __init__(self, tenancy: TenancyService, access: AccessService) -> None:
+    def __init__(
+        self, tenancy: TenancyService, access: AccessService, scenes: SceneService | None = None
+    ) -> None:
         self.tenancy = tenancy
         self.access = access
+        self.scenes = scenes
 
     # -- default settings --------------------------------------------------------------------
 
@@ -97,6 +110,8 @@ class RoomService:
         values |= _provided_settings(data)
         await self._check_roles(session, project, values["roles"], values["default_role"])
         self._check_participant_limit(project, values["max_participants"])
+        if data.scene_id is not None:
+            await self.check_scene(session, project.id, data.scene_id)
 
         # Count first: the usage upsert takes the lock that serialises concurrent creations.
         await self.tenancy.count_room_created(session, project)
@@ -141,6 +156,8 @@ class RoomService:
             room.friendly_url = await self._friendly_url(repository, data.friendly_url, except_id=room.id)
         if "external_id" in fields and data.external_id != room.external_id:
             await self._check_external_id(repository, data.external_id, except_id=room.id)
+        if "scene_id" in fields and data.scene_id is not None and data.scene_id != room.scene_id:
+            await self.check_scene(session, project.id, data.scene_id)
         nbf = data.nbf if "nbf" in fields else room.nbf
         exp = data.exp if "exp" in fields else room.exp
         if nbf and exp and exp <= nbf:
@@ -205,6 +222,39 @@ class RoomService:
             room.updated_at = utcnow()
             emit(session, self._event("room.updated", room, changed=["status"]))
         return room
+
+    async def find_for_join(self, session: AsyncSession, *, room_id: str | None, ref: str | None) -> Room:
+        """The room a realtime join names: by the token's room id, or by a meeting-URL ref."""
+        if room_id is not None:
+            found = await session.get(Room, room_id)
+            if found is None:
+                raise NotFound("the room of this token no longer exists", code="room_not_found")
+            return found
+        candidates = await rooms_by_global_ref(session, ref or "")
+        if not candidates:
+            raise NotFound(f"room {ref!r} not found", code="room_not_found")
+        if len(candidates) > 1:
+            raise Conflict(
+                f"several projects have a room {ref!r}: join with its id or a token", code="room_ambiguous"
+            )
+        return candidates[0]
+
+    async def set_locked(self, session: AsyncSession, project_id: str, room_id: str, locked: bool) -> Room:
+        """Lock or unlock from inside a meeting (a moderator's request)."""
+        room = await self.get_room(session, project_id, room_id)
+        if room.is_locked != locked:
+            room.is_locked = locked
+            room.updated_at = utcnow()
+            emit(session, self._event("room.updated", room, changed=["is_locked"]))
+        return room
+
+    def mark_live(self, room: Room) -> None:
+        """A session started; only the sessions service calls this, inside its transaction."""
+        room.status = "live"
+
+    def mark_session_over(self, room: Room) -> None:
+        if room.status == "live":
+            room.status = "idle"
 
     async def delete_room(self, session: AsyncSession, project: Project, ref: str) -> None:
         room = await self.get_room(session, project.id, ref)
@@ -330,6 +380,55 @@ class RoomService:
             "friendly_url": room.friendly_url,
             "external_id": room.external_id,
             "name": room.name,
+            "is_locked": room.is_locked,
             **extra,
         }
         return DomainEvent(type=event_type, project_id=room.project_id, room_id=room.id, data=data)
+
+    # -- compatible surfaces: scene references, Videsk ids, filtered lists, organization-wide ids ---
+
+    async def check_scene(self, session: AsyncSession, project_id: str, scene_id: str) -> None:
+        """A room's ``scene_id`` must name one of the project's scenes (422 ``scene_not_found``)."""
+        if self.scenes is not None:
+            await self.scenes.require_scene(session, project_id, scene_id)
+
+    async def get_room_by_id_prefix(self, session: AsyncSession, project_id: str, prefix: str) -> Room:
+        """The room whose UUID starts with ``prefix``; Videsk's 24-hex ids are such prefixes."""
+        room = await RoomLookups(session, project_id).by_id_prefix(prefix)
+        if room is None:
+            raise NotFound(f"room {prefix!r} not found", code="room_not_found")
+        return room
+
+    async def search_rooms(
+        self, session: AsyncSession, project_id: str, query: RoomQuery
+    ) -> tuple[list[Room], int]:
+        return await RoomLookups(session, project_id).search(query)
+
+    async def get_room_in_organization(
+        self, session: AsyncSession, organization_id: str, room_id: str
+    ) -> Room:
+        """A room by UUID in any of the organization's projects; others' ids are not found."""
+        room = await room_in_organization(session, organization_id, room_id)
+        if room is None:
+            raise NotFound(f"room {room_id!r} not found", code="room_not_found")
+        return room
+
+    async def list_open_rooms(self, session: AsyncSession, project_id: str) -> list[Room]:
+        """Every idle or live room of a project, oldest first (Qriib's active-rooms list has no paging)."""
+        return await RoomRepository(session, project_id).open_rooms()
+
+    async def get_room_by_external_id(self, session: AsyncSession, project_id: str, external_id: str) -> Room:
+        """A room by the caller's own id (Qriib ``client_room_id``)."""
+        room = await RoomRepository(session, project_id).by_external_id(external_id)
+        if room is None:
+            raise NotFound(f"room with external_id {external_id!r} not found", code="room_not_found")
+        return room
+
+    async def issue_join_token(
+        self, session: AsyncSession, project: Project, ref: str, data: TokenRequest
+    ) -> tuple[Room, IssuedAccessToken]:
+        """A token for someone to join a room that has not ended (an ended room admits no one)."""
+        room = await self.get_room(session, project.id, ref)
+        if room.status == "ended":
+            raise Conflict("the room has ended", code="room_ended")
+        return room, await self.access.issue_token(session, project, room, data)

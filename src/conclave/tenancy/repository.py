@@ -95,3 +95,28 @@ class TenancyRepository:
 
     async def revoke_credentials(self, ids: list[str], when: Any) -> None:
         await self.session.execute(update(Credential).where(Credential.id.in_(ids)).values(revoked_at=when))
+
+    async def projects_with_label(self, organization_id: str, label: str | None) -> list[Project]:
+        """The organization's projects, oldest first, optionally only those carrying ``label``.
+
+        Labels live in a JSON list; filtering it in Python keeps one query for SQLite and
+        PostgreSQL alike, and an organization has few projects.
+        """
+        statement = (
+            select(Project)
+            .where(Project.organization_id == organization_id)
+            .order_by(Project.created_at, Project.id)
+        )
+        projects = list((await self.session.execute(statement)).scalars().all())
+        return [project for project in projects if label is None or label in (project.labels or [])]
+
+    async def credentials_of_projects(self, project_ids: list[str]) -> list[Credential]:
+        """Every credential of these projects, oldest first, in one query."""
+        if not project_ids:
+            return []
+        statement = (
+            select(Credential)
+            .where(Credential.project_id.in_(project_ids))
+            .order_by(Credential.created_at, Credential.id)
+        )
+        return list((await self.session.execute(statement)).scalars().all())

@@ -357,3 +357,20 @@ class TenancyService:
             "api_calls": usage.api_calls if usage else 0,
             "rooms_created": usage.rooms_created if usage else 0,
         }
+
+    async def projects_by_label(
+        self, session: AsyncSession, organization_id: str, label: str | None
+    ) -> list[Project]:
+        """The organization's projects, oldest first; with ``label``, only those carrying it (XRCLOUD)."""
+        return await TenancyRepository(session).projects_with_label(organization_id, label)
+
+    async def newest_project_keys(
+        self, session: AsyncSession, project_ids: list[str]
+    ) -> dict[str, SigningKey]:
+        """Each project's newest usable credential with its secret (Qriib shows api_key and secret_key)."""
+        now = utcnow()
+        keys: dict[str, SigningKey] = {}
+        for credential in await TenancyRepository(session).credentials_of_projects(project_ids):
+            if credential.project_id is not None and credential.is_usable(now):
+                keys[credential.project_id] = SigningKey(credential.key_id, self.reveal(credential))
+        return keys

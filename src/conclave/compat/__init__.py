@@ -1,0 +1,1 @@
+"""Drop-in compatible vendor surfaces: translation layers onto the native services."""

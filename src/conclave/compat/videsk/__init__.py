@@ -1,0 +1,1 @@
+"""Videsk VPaaS Rooms API (``/vpaas/rooms…``) mapped onto Conclave's rooms and access services."""

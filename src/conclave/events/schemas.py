@@ -1,0 +1,63 @@
+"""The event catalogue and the shapes events take on the wire (log entries, webhook payloads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from conclave.kit.schemas import ResponseModel, Timestamp
+
+# Every event type Conclave emits or has reserved, with what triggers it. Types marked
+# "reserved" are part of the public contract (webhook subscriptions may name them) and are
+# emitted by the domains that land with their own issues; see docs/events.md.
+EVENT_TYPES: dict[str, str] = {
+    "room.created": "a room was created",
+    "room.updated": "a room's settings changed",
+    "room.deleted": "a room was deleted",
+    "session.started": "reserved: a meeting began (first participant joined)",
+    "session.ended": "reserved: a meeting ended",
+    "participant.joined": "reserved: a participant joined a session",
+    "participant.left": "reserved: a participant left a session",
+    "recording.started": "reserved: a recording began",
+    "recording.stopped": "reserved: a recording ended",
+    "recording.ready": "reserved: a recording was processed and is available",
+    "recording.failed": "reserved: a recording could not be produced",
+    "transcript.ready": "reserved: a transcript is available",
+    "chat.message": "reserved: a chat message was sent",
+    "poll.created": "reserved: a poll was created",
+    "poll.started": "reserved: a poll was opened for votes",
+    "poll.ended": "reserved: a poll was closed",
+    "poll.voted": "reserved: a participant voted",
+    "restream.started": "reserved: RTMP restreaming began",
+    "restream.stopped": "reserved: RTMP restreaming stopped",
+    "restream.failed": "reserved: RTMP restreaming failed",
+}
+EVENT_FAMILIES = frozenset(name.split(".", 1)[0] for name in EVENT_TYPES)
+
+
+def is_known_pattern(pattern: str) -> bool:
+    """An exact event type, a family wildcard such as ``room.*``, or ``*`` for everything."""
+    if pattern == "*" or pattern in EVENT_TYPES:
+        return True
+    family, dot, rest = pattern.partition(".")
+    return bool(dot) and rest == "*" and family in EVENT_FAMILIES
+
+
+def matches(patterns: list[str], event_type: str) -> bool:
+    """An empty subscription means every event."""
+    if not patterns:
+        return True
+    family = event_type.split(".", 1)[0]
+    return any(p == "*" or p == event_type or p == f"{family}.*" for p in patterns)
+
+
+class EventOut(ResponseModel):
+    """A log entry: the webhook payload plus the event's identity."""
+
+    id: str
+    event: str = Field(validation_alias="type")
+    timestamp: Timestamp = Field(validation_alias="created_at")
+    room_id: str | None
+    session_id: str | None
+    data: dict[str, Any]

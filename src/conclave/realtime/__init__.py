@@ -1,0 +1,1 @@
+"""The realtime layer: signalling sockets, live room state, and media orchestration."""

@@ -1,0 +1,101 @@
+"""``GET /rtc``: the signalling WebSocket (docs/realtime-protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from conclave.kit.errors import ConclaveError
+from conclave.realtime import protocol as p
+from conclave.realtime.service import Peer, Realtime, RealtimeError
+from conclave.sessions.service import JoinRefused
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["realtime"])
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return p.client_message.validate_python(json.loads(raw))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "malformed JSON"
+        raise RealtimeError(f"invalid message: {detail}", code="invalid_message") from None
+
+
+async def _refuse(socket: WebSocket, code: int, error: str, message: str) -> None:
+    with contextlib.suppress(Exception):
+        await socket.send_json({"type": "error", "code": error, "message": message})
+        await socket.close(code=code, reason=message[:120])
+
+
+@router.websocket("/rtc")
+async def realtime_socket(socket: WebSocket) -> None:
+    """Join a room: ``?token=<access token>``, or ``?room=<id or friendly_url>`` for public rooms."""
+    realtime: Realtime = socket.app.state.realtime
+    await socket.accept()
+    try:
+        raw = await asyncio.wait_for(socket.receive_text(), p.JOIN_TIMEOUT_SECONDS)
+        join = _parse(raw)
+        if not isinstance(join, p.Join):
+            raise RealtimeError("the first message must be 'join'", code="join_required")
+        peer = await realtime.admit(
+            socket, join, token=socket.query_params.get("token"), room_ref=socket.query_params.get("room")
+        )
+    except TimeoutError:
+        await _refuse(socket, p.CLOSE_PROTOCOL, "join_timeout", "no 'join' within 10 seconds")
+        return
+    except WebSocketDisconnect:
+        return
+    except JoinRefused as exc:
+        await _refuse(socket, exc.close_code, exc.code, exc.message)
+        return
+    except RealtimeError as exc:
+        await _refuse(socket, p.CLOSE_PROTOCOL, exc.code, exc.message)
+        return
+    if peer is None:
+        return
+    await _serve(socket, realtime, peer)
+
+
+async def _serve(socket: WebSocket, realtime: Realtime, peer: Peer) -> None:
+    left = False
+    try:
+        while not peer.gone:
+            raw = await socket.receive_text()
+            message: Any = None
+            try:
+                message = _parse(raw)
+                if isinstance(message, p.Leave):
+                    left = True
+                    await realtime.leave(peer)
+                    break
+                if isinstance(message, p.Join):
+                    raise RealtimeError("already joined", code="already_joined")
+                await realtime.handle(peer, message)
+            except ConclaveError as exc:
+                reply: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+                if message is not None and getattr(message, "id", None) is not None:
+                    reply["reply_to"] = message.id
+                await peer.send(reply)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("realtime connection failed", extra={"participant_id": peer.participant_id})
+    finally:
+        if not left:
+            await realtime.dropped(peer)
+        with contextlib.suppress(Exception):
+            await socket.close()
+
+
+@router.get("/rtc/config")
+async def realtime_config(request: Request) -> dict[str, Any]:
+    """Where media flows: clients on this host restrict ICE to these addresses when given."""
+    info = request.app.state.media_info
+    return {"media_nodes": list(info.nodes), "ice_addresses": list(info.client_ice_addresses)}

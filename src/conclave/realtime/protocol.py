@@ -1,0 +1,106 @@
+"""Messages of the realtime protocol (docs/realtime-protocol.md): parsing and shapes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from conclave.kit.time import isoformat
+from conclave.sessions.models import Participant
+
+CLOSE_PROTOCOL = 4400
+CLOSE_KICKED = 4410
+CLOSE_SESSION_ENDED = 4411
+CLOSE_REPLACED = 4412
+CLOSE_DENIED = 4403
+JOIN_TIMEOUT_SECONDS = 10.0
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | int | None = None
+
+
+class Join(_Message):
+    type: Literal["join"]
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    resume: str | None = Field(default=None, max_length=64)
+
+
+class Publish(_Message):
+    type: Literal["publish"]
+    sdp: str = Field(min_length=1, max_length=200_000)
+    audio: bool = True
+    video: bool = True
+
+
+class Unpublish(_Message):
+    type: Literal["unpublish"]
+
+
+class Subscribe(_Message):
+    type: Literal["subscribe"]
+
+
+class SubscriberAnswer(_Message):
+    type: Literal["subscriber_answer"]
+    sdp: str = Field(min_length=1, max_length=200_000)
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    candidate: str = Field(max_length=2000)
+    sdp_mid: str | None = Field(default=None, alias="sdpMid")
+    sdp_mline_index: int | None = Field(default=None, alias="sdpMLineIndex")
+
+
+class Trickle(_Message):
+    type: Literal["trickle"]
+    target: Literal["publisher", "subscriber"]
+    candidate: Candidate | None = None
+
+
+class Mute(_Message):
+    type: Literal["mute"]
+    audio: bool | None = None
+    video: bool | None = None
+
+
+class Moderate(_Message):
+    type: Literal["moderate"]
+    action: Literal["mute", "kick", "admit", "deny", "lock", "unlock", "end_session"]
+    participant_id: str | None = None
+    audio: bool | None = None
+    video: bool | None = None
+
+
+class Leave(_Message):
+    type: Literal["leave"]
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Join | Publish | Unpublish | Subscribe | SubscriberAnswer | Trickle | Mute | Moderate | Leave | Ping,
+    Field(discriminator="type"),
+]
+client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def participant_view(participant: Participant) -> dict[str, Any]:
+    return {
+        "id": participant.id,
+        "external_id": participant.external_id,
+        "name": participant.name,
+        "role": participant.role,
+        "joined_at": isoformat(participant.joined_at),
+        "publishing": participant.feed_id is not None,
+        "feed_id": participant.feed_id,
+        "audio_muted": participant.audio_muted,
+        "video_muted": participant.video_muted,
+    }

@@ -1,0 +1,808 @@
+"""Live room state and media orchestration for the participants connected to this server.
+
+Durable facts (who is in which session) live in the database and change only through
+``SessionService``; this layer owns what cannot be stored: sockets, Janus handles, feeds,
+waiting rooms and timers. Kicks, moderated mutes and session ends — whether a moderator's
+socket or the REST API asked for them — reach it as committed domain events on the bus, so
+there is one path for their side effects.
+
+A room's live state lives in the process that started its session: with several replicas,
+joins for one room must reach the same replica (sticky routing by room).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.websockets import WebSocket, WebSocketState
+
+from conclave.access.service import AccessService
+from conclave.kit.errors import ConclaveError, ValidationFailed
+from conclave.kit.events import DomainEvent, EventBus
+from conclave.kit.ids import new_id
+from conclave.kit.time import isoformat
+from conclave.kit.transaction import transaction
+from conclave.media.nodes import MediaNodes
+from conclave.media.port import (
+    IceCandidate,
+    MediaError,
+    MediaEvent,
+    MediaEventKind,
+    MediaHandle,
+    MediaNodeUnavailable,
+    MediaServer,
+    SubscribeOffer,
+)
+from conclave.realtime import protocol as p
+from conclave.rooms.service import RoomService
+from conclave.sessions.service import JoinRefused, JoinTicket, SessionService
+
+log = logging.getLogger(__name__)
+
+HandleKey = tuple[int, int]
+
+
+def _key(handle: MediaHandle) -> HandleKey:
+    return (handle.session_id, handle.handle_id)
+
+
+@dataclass(eq=False)
+class Peer:
+    """One admitted participant's live connection."""
+
+    participant_id: str
+    project_id: str
+    room_id: str
+    name: str
+    role: str
+    permissions: dict[str, bool]
+    socket: WebSocket
+    publisher: MediaHandle | None = None
+    feed_id: int | None = None
+    subscriber: MediaHandle | None = None
+    wants_subscription: bool = False
+    gone: bool = False
+    _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            return
+        async with self._send_lock:
+            try:
+                await self.socket.send_json(message)
+            except Exception:  # the socket went away under us; its reader notices and cleans up
+                self.gone = True
+
+    async def close(self, code: int, reason: str = "") -> None:
+        self.gone = True
+        if self.socket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await self.socket.close(code=code, reason=reason[:120])
+
+
+@dataclass(eq=False)
+class Waiter:
+    id: str
+    ticket: JoinTicket
+    decision: asyncio.Future[bool]
+
+
+@dataclass(eq=False)
+class RoomRuntime:
+    room_id: str
+    project_id: str
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    session_id: str | None = None
+    node_name: str | None = None
+    room_key: str | None = None
+    peers: dict[str, Peer] = field(default_factory=dict)
+    feeds: dict[int, str] = field(default_factory=dict)
+    waiters: dict[str, Waiter] = field(default_factory=dict)
+    grace: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    empty_timer: asyncio.Task[None] | None = None
+    length_timer: asyncio.Task[None] | None = None
+
+
+class RealtimeError(ConclaveError):
+    """A request on an open socket was refused; the socket stays open."""
+
+
+class Realtime:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        sessions: SessionService,
+        rooms: RoomService,
+        access: AccessService,
+        nodes: MediaNodes,
+        *,
+        grace_seconds: float = 20.0,
+        default_empty_timeout: float = 60.0,
+        heartbeat_seconds: float = 15.0,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.bus = bus
+        self.sessions = sessions
+        self.rooms = rooms
+        self.access = access
+        self.nodes = nodes
+        self.grace_seconds = grace_seconds
+        self.default_empty_timeout = default_empty_timeout
+        self.heartbeat_seconds = heartbeat_seconds
+        self.runtimes: dict[str, RoomRuntime] = {}
+        self.handles: dict[HandleKey, Peer] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
+        bus.subscribe(self._on_event)
+        nodes.listen(self._on_media)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def tx(self) -> AsyncIterator[AsyncSession]:
+        async with transaction(self.sessionmaker, self.bus) as db:
+            yield db
+
+    async def start(self, *, stale_after: timedelta | None) -> list[str]:
+        """Close what a previous crash left open, then keep this instance's sessions alive."""
+        async with self.tx() as db:
+            closed = await self.sessions.close_stale(db, stale_after=stale_after)
+        if closed:
+            log.info("closed %d session(s) left open by a previous run", len(closed))
+        self._heartbeat = asyncio.create_task(self._beat())
+        return closed
+
+    async def stop(self) -> None:
+        if self._heartbeat:
+            self._heartbeat.cancel()
+        for runtime in list(self.runtimes.values()):
+            for peer in list(runtime.peers.values()):
+                await peer.close(1001, "server shutting down")
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                async with self.tx() as db:
+                    await self.sessions.heartbeat(db)
+            except Exception:
+                log.exception("session heartbeat failed")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _runtime(self, room_id: str, project_id: str) -> RoomRuntime:
+        runtime = self.runtimes.get(room_id)
+        if runtime is None:
+            runtime = self.runtimes[room_id] = RoomRuntime(room_id=room_id, project_id=project_id)
+        return runtime
+
+    def _node(self, runtime: RoomRuntime) -> MediaServer:
+        if runtime.node_name is None or runtime.room_key is None:
+            raise RealtimeError("the room has no media session", code="media_unavailable")
+        return self.nodes.get(runtime.node_name)
+
+    # -- admission ---------------------------------------------------------------------------
+
+    async def admit(
+        self, socket: WebSocket, join: p.Join, *, token: str | None, room_ref: str | None
+    ) -> Peer | None:
+        """Admit a socket that sent ``join``: returns its peer, or None if it was denied or left."""
+        if join.resume:
+            return await self._resume(socket, join.resume)
+        async with self.tx() as db:
+            ticket = await self.sessions.authorize(
+                db, token=token, room_ref=room_ref, display_name=join.display_name
+            )
+        runtime = self._runtime(ticket.room_id, ticket.project_id)
+        if ticket.needs_admission and not await self._wait_for_admission(socket, runtime, ticket):
+            return None
+        ip = socket.client.host if socket.client else None
+        return await self._enter(socket, runtime, ticket, ip=ip, user_agent=socket.headers.get("user-agent"))
+
+    async def _enter(
+        self,
+        socket: WebSocket,
+        runtime: RoomRuntime,
+        ticket: JoinTicket,
+        *,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> Peer:
+        async with runtime.lock:
+            node_name = runtime.node_name
+            if node_name is None:
+                if not self.nodes:
+                    raise JoinRefused(
+                        "no media server is configured", code="media_unavailable", close_code=4503
+                    )
+                try:
+                    node_name = await self.nodes.pick()
+                except MediaNodeUnavailable as exc:
+                    raise JoinRefused(str(exc), code="media_unavailable", close_code=4503) from None
+            async with self.tx() as db:
+                entered = await self.sessions.enter(
+                    db, ticket, ip=ip, user_agent=user_agent, media_node=node_name
+                )
+                if entered.started:
+                    try:
+                        await self.nodes.get(node_name).create_room(
+                            entered.session.media_room_key,
+                            audio_only=entered.room.kind == "audio",
+                            max_publishers=max(entered.room.max_participants, 1),
+                            record_dir=None,
+                        )
+                    except MediaError as exc:
+                        raise JoinRefused(
+                            f"the media server refused the room: {exc}",
+                            code="media_unavailable",
+                            close_code=4503,
+                        ) from None
+                    runtime.session_id = entered.session.id
+                    runtime.node_name = node_name
+                    runtime.room_key = entered.session.media_room_key
+                    self._schedule_length_timer(runtime, entered.room.session_length * 60.0)
+                others = await self.sessions.present_participants(db, ticket.project_id, entered.session.id)
+                participant, room = entered.participant, entered.room
+                view = p.participant_view(participant)
+                room_view = {
+                    "id": room.id,
+                    "friendly_url": room.friendly_url,
+                    "name": room.name,
+                    "kind": room.kind,
+                    "is_locked": room.is_locked,
+                    "settings": room.settings,
+                }
+            if runtime.empty_timer:
+                runtime.empty_timer.cancel()
+                runtime.empty_timer = None
+            peer = Peer(
+                participant_id=participant.id,
+                project_id=ticket.project_id,
+                room_id=ticket.room_id,
+                name=participant.name,
+                role=participant.role,
+                permissions=ticket.permissions,
+                socket=socket,
+            )
+            runtime.peers[peer.participant_id] = peer
+        await peer.send(
+            {
+                "type": "joined",
+                "participant": view,
+                "session_id": entered.session.id,
+                "room": room_view,
+                "permissions": ticket.permissions,
+                "resume_token": participant.resume_token,
+                "resumed": False,
+                "participants": [p.participant_view(o) for o in others if o.id != participant.id],
+                "feeds": [{"feed_id": f, "participant_id": pid} for f, pid in runtime.feeds.items()],
+            }
+        )
+        return peer
+
+    async def _wait_for_admission(self, socket: WebSocket, runtime: RoomRuntime, ticket: JoinTicket) -> bool:
+        waiter = Waiter(id=new_id(), ticket=ticket, decision=asyncio.get_running_loop().create_future())
+        runtime.waiters[waiter.id] = waiter
+        await socket.send_json({"type": "waiting"})
+        await self._broadcast(
+            runtime,
+            {
+                "type": "participant_waiting",
+                "participant": {
+                    "id": waiter.id,
+                    "name": ticket.name,
+                    "role": ticket.role,
+                    "external_id": ticket.external_id,
+                },
+            },
+            only=lambda peer: peer.permissions.get("admit_participants", False),
+        )
+        receive: asyncio.Future[Any] = asyncio.ensure_future(socket.receive_text())
+        pending: set[asyncio.Future[Any]] = {waiter.decision, receive}
+        try:
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if waiter.decision not in done:
+                return False  # the client spoke or went away before anyone decided
+            admitted = waiter.decision.result()
+        finally:
+            receive.cancel()
+            runtime.waiters.pop(waiter.id, None)
+        if admitted:
+            await socket.send_json({"type": "admitted"})
+            return True
+        await socket.send_json({"type": "denied"})
+        await socket.close(code=p.CLOSE_DENIED, reason="not admitted")
+        return False
+
+    async def _resume(self, socket: WebSocket, resume_token: str) -> Peer:
+        async with self.tx() as db:
+            participant = await self.sessions.find_resumable(db, resume_token)
+            runtime = self.runtimes.get(participant.room_id)
+            if runtime is None or runtime.session_id != participant.session_id:
+                raise JoinRefused(
+                    "the session is not running here any more", code="resume_expired", close_code=4403
+                )
+            participant = await self.sessions.resume(db, resume_token)
+            role = await self.access.get_role(db, participant.project_id, participant.role)
+            others = await self.sessions.present_participants(
+                db, participant.project_id, participant.session_id
+            )
+            view = p.participant_view(participant)
+        timer = runtime.grace.pop(participant.id, None)
+        if timer:
+            timer.cancel()
+        old = runtime.peers.pop(participant.id, None)
+        if old is not None:
+            await self._release_media(runtime, old)
+            await old.close(p.CLOSE_REPLACED, "resumed elsewhere")
+        peer = Peer(
+            participant_id=participant.id,
+            project_id=participant.project_id,
+            room_id=participant.room_id,
+            name=participant.name,
+            role=participant.role,
+            permissions=role.permissions,
+            socket=socket,
+        )
+        runtime.peers[peer.participant_id] = peer
+        await peer.send(
+            {
+                "type": "joined",
+                "participant": view,
+                "session_id": participant.session_id,
+                "room": {"id": participant.room_id},
+                "permissions": role.permissions,
+                "resume_token": resume_token,
+                "resumed": True,
+                "participants": [p.participant_view(o) for o in others if o.id != participant.id],
+                "feeds": [{"feed_id": f, "participant_id": pid} for f, pid in runtime.feeds.items()],
+            }
+        )
+        return peer
+
+    # -- requests on an open socket ----------------------------------------------------------
+
+    async def handle(self, peer: Peer, message: Any) -> None:
+        runtime = self.runtimes.get(peer.room_id)
+        if runtime is None or peer.participant_id not in runtime.peers:
+            raise RealtimeError("you are no longer in this room", code="not_in_room")
+        handlers: dict[type, Callable[[Peer, RoomRuntime, Any], Awaitable[dict[str, Any] | None]]] = {
+            p.Publish: self._publish,
+            p.Unpublish: self._unpublish_request,
+            p.Subscribe: self._subscribe,
+            p.SubscriberAnswer: self._subscriber_answer,
+            p.Trickle: self._trickle,
+            p.Mute: self._mute,
+            p.Moderate: self._moderate,
+            p.Ping: self._ping,
+        }
+        reply = await handlers[type(message)](peer, runtime, message)
+        if reply is not None:
+            if message.id is not None:
+                reply["reply_to"] = message.id
+            await peer.send(reply)
+
+    @staticmethod
+    def _require(peer: Peer, permission: str) -> None:
+        if not peer.permissions.get(permission, False):
+            raise RealtimeError(f"your role ({peer.role}) may not do this: {permission}", code="not_allowed")
+
+    async def _ping(self, peer: Peer, runtime: RoomRuntime, message: p.Ping) -> dict[str, Any]:
+        return {"type": "pong"}
+
+    async def _publish(self, peer: Peer, runtime: RoomRuntime, message: p.Publish) -> None:
+        self._require(peer, "broadcast" if (message.audio or message.video) else "screenshare")
+        if peer.publisher is not None:
+            raise RealtimeError("already publishing: unpublish first", code="already_publishing")
+        node = self._node(runtime)
+        assert runtime.room_key is not None
+        try:
+            result = await node.join_publisher(runtime.room_key, peer.participant_id, message.sdp)
+        except MediaError as exc:
+            raise RealtimeError(f"the media server refused the offer: {exc}", code="media_error") from None
+        peer.publisher, peer.feed_id = result.handle, result.feed_id
+        self.handles[_key(result.handle)] = peer
+        runtime.feeds[result.feed_id] = peer.participant_id
+        async with self.tx() as db:
+            await self.sessions.set_feed(db, peer.project_id, peer.participant_id, result.feed_id)
+        await peer.send(
+            {
+                "type": "published",
+                "feed_id": result.feed_id,
+                "sdp": result.sdp_answer,
+                **({"reply_to": message.id} if message.id is not None else {}),
+            }
+        )
+        await self._broadcast(
+            runtime,
+            {"type": "feed_published", "feed_id": result.feed_id, "participant_id": peer.participant_id},
+            exclude=peer.participant_id,
+        )
+        for other in list(runtime.peers.values()):
+            if other is not peer and other.wants_subscription:
+                await self._add_feeds(runtime, other, [result.feed_id])
+
+    async def _unpublish_request(
+        self, peer: Peer, runtime: RoomRuntime, message: p.Unpublish
+    ) -> dict[str, Any]:
+        if peer.publisher is None:
+            raise RealtimeError("not publishing", code="not_publishing")
+        await self._drop_publisher(runtime, peer, tear_down=True)
+        return {"type": "unpublished"}
+
+    async def _subscribe(
+        self, peer: Peer, runtime: RoomRuntime, message: p.Subscribe
+    ) -> dict[str, Any] | None:
+        peer.wants_subscription = True
+        feeds = [feed for feed, owner in runtime.feeds.items() if owner != peer.participant_id]
+        if peer.subscriber is None and feeds:
+            await self._add_feeds(runtime, peer, feeds)
+            return None
+        return {"type": "ok"}
+
+    async def _add_feeds(self, runtime: RoomRuntime, peer: Peer, feeds: list[int]) -> None:
+        node = self._node(runtime)
+        assert runtime.room_key is not None
+        try:
+            if peer.subscriber is None:
+                offer: SubscribeOffer | None = await node.subscribe(runtime.room_key, feeds)
+                assert offer is not None
+                peer.subscriber = offer.handle
+                self.handles[_key(offer.handle)] = peer
+            else:
+                offer = await node.update_subscription(peer.subscriber, add=feeds)
+        except MediaError as exc:
+            await peer.send(
+                {"type": "error", "code": "media_error", "message": f"subscription failed: {exc}"}
+            )
+            return
+        if offer is not None:
+            await peer.send(self._offer_message(runtime, offer))
+
+    @staticmethod
+    def _offer_message(runtime: RoomRuntime, offer: SubscribeOffer) -> dict[str, Any]:
+        return {
+            "type": "subscriber_offer",
+            "sdp": offer.sdp_offer,
+            "streams": [
+                {
+                    "mid": s.mid,
+                    "kind": s.kind,
+                    "feed_id": s.feed_id,
+                    "participant_id": runtime.feeds.get(s.feed_id),
+                }
+                for s in offer.streams
+            ],
+        }
+
+    async def _subscriber_answer(
+        self, peer: Peer, runtime: RoomRuntime, message: p.SubscriberAnswer
+    ) -> dict[str, Any]:
+        if peer.subscriber is None:
+            raise RealtimeError("no subscriber offer to answer", code="no_subscription")
+        try:
+            await self._node(runtime).start_subscriber(peer.subscriber, message.sdp)
+        except MediaError as exc:
+            raise RealtimeError(f"the media server refused the answer: {exc}", code="media_error") from None
+        return {"type": "ok"}
+
+    async def _trickle(self, peer: Peer, runtime: RoomRuntime, message: p.Trickle) -> dict[str, Any] | None:
+        handle = peer.publisher if message.target == "publisher" else peer.subscriber
+        if handle is None:
+            raise RealtimeError(f"no {message.target} connection to trickle to", code="no_peer_connection")
+        candidate = None
+        if message.candidate is not None:
+            c = message.candidate
+            candidate = IceCandidate(
+                candidate=c.candidate, sdp_mid=c.sdp_mid, sdp_mline_index=c.sdp_mline_index
+            )
+        try:
+            await self._node(runtime).trickle(handle, candidate)
+        except MediaError as exc:
+            raise RealtimeError(f"trickle failed: {exc}", code="media_error") from None
+        return None
+
+    async def _mute(self, peer: Peer, runtime: RoomRuntime, message: p.Mute) -> dict[str, Any]:
+        async with self.tx() as db:
+            await self.sessions.set_muted(
+                db, peer.project_id, peer.participant_id, audio=message.audio, video=message.video
+            )
+        return {"type": "ok"}
+
+    async def _moderate(self, peer: Peer, runtime: RoomRuntime, message: p.Moderate) -> dict[str, Any]:
+        action = message.action
+        permission = {
+            "mute": "mute_participants",
+            "kick": "remove_participants",
+            "admit": "admit_participants",
+            "deny": "admit_participants",
+            "lock": "lock_room",
+            "unlock": "lock_room",
+            "end_session": "end_session",
+        }[action]
+        self._require(peer, permission)
+        if action in ("admit", "deny"):
+            waiter = runtime.waiters.get(message.participant_id or "")
+            if waiter is None or waiter.decision.done():
+                raise RealtimeError("no one with that id is waiting", code="not_waiting")
+            waiter.decision.set_result(action == "admit")
+            return {"type": "ok"}
+        async with self.tx() as db:
+            if action == "end_session":
+                assert runtime.session_id is not None
+                await self.sessions.end_session(db, peer.project_id, runtime.session_id, "ended_by_moderator")
+            elif action in ("lock", "unlock"):
+                await self.rooms.set_locked(db, peer.project_id, peer.room_id, action == "lock")
+            elif not message.participant_id:
+                raise ValidationFailed("participant_id is required", code="participant_required")
+            elif action == "kick":
+                await self.sessions.kick(db, peer.project_id, peer.room_id, message.participant_id)
+            else:
+                await self.sessions.moderate_mute(
+                    db, peer.project_id, peer.room_id, message.participant_id, message.audio, message.video
+                )
+        return {"type": "ok"}
+
+    # -- leaving -----------------------------------------------------------------------------
+
+    async def leave(self, peer: Peer) -> None:
+        """An explicit leave: the participant is gone for good (the bus event closes the rest)."""
+        async with self.tx() as db:
+            await self.sessions.leave(db, peer.project_id, peer.participant_id, "left")
+
+    async def dropped(self, peer: Peer) -> None:
+        """The socket closed without ``leave``: keep the place for the grace period."""
+        runtime = self.runtimes.get(peer.room_id)
+        if runtime is None or runtime.peers.get(peer.participant_id) is not peer:
+            return
+        del runtime.peers[peer.participant_id]
+        await self._release_media(runtime, peer)
+        try:
+            async with self.tx() as db:
+                await self.sessions.disconnect(db, peer.project_id, peer.participant_id)
+        except ConclaveError:
+            return
+        runtime.grace[peer.participant_id] = self._spawn(self._expire(runtime, peer))
+
+    async def _expire(self, runtime: RoomRuntime, peer: Peer) -> None:
+        await asyncio.sleep(self.grace_seconds)
+        runtime.grace.pop(peer.participant_id, None)
+        async with self.tx() as db:
+            await self.sessions.expire_disconnected(db, peer.project_id, peer.participant_id)
+
+    async def _release_media(self, runtime: RoomRuntime, peer: Peer) -> None:
+        if peer.publisher is not None:
+            await self._drop_publisher(runtime, peer, tear_down=True)
+        if peer.subscriber is not None:
+            handle, peer.subscriber = peer.subscriber, None
+            self.handles.pop(_key(handle), None)
+            with contextlib.suppress(MediaError):
+                await self._node(runtime).leave(handle)
+
+    async def _drop_publisher(self, runtime: RoomRuntime, peer: Peer, *, tear_down: bool) -> None:
+        handle, feed = peer.publisher, peer.feed_id
+        peer.publisher, peer.feed_id = None, None
+        if handle is not None:
+            self.handles.pop(_key(handle), None)
+            if tear_down:
+                with contextlib.suppress(MediaError, RealtimeError):
+                    await self._node(runtime).leave(handle)
+        if feed is not None:
+            runtime.feeds.pop(feed, None)
+            with contextlib.suppress(ConclaveError):
+                async with self.tx() as db:
+                    await self.sessions.set_feed(db, peer.project_id, peer.participant_id, None)
+            await self._broadcast(
+                runtime, {"type": "feed_unpublished", "feed_id": feed, "participant_id": peer.participant_id}
+            )
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def _schedule_length_timer(self, runtime: RoomRuntime, seconds: float) -> None:
+        async def end_at_length() -> None:
+            await asyncio.sleep(seconds)
+            await self._end_if_live(runtime, "session_length", only_if_empty=False)
+
+        runtime.length_timer = self._spawn(end_at_length())
+
+    def _maybe_schedule_empty(self, runtime: RoomRuntime, timeout: float) -> None:
+        if runtime.peers or runtime.grace or runtime.session_id is None or runtime.empty_timer:
+            return
+
+        async def end_when_empty() -> None:
+            await asyncio.sleep(timeout)
+            runtime.empty_timer = None
+            await self._end_if_live(runtime, "empty_timeout", only_if_empty=True)
+
+        runtime.empty_timer = self._spawn(end_when_empty())
+
+    async def _end_if_live(self, runtime: RoomRuntime, reason: str, *, only_if_empty: bool) -> None:
+        session_id = runtime.session_id
+        if session_id is None:
+            return
+        async with runtime.lock:
+            if only_if_empty and (runtime.peers or runtime.grace):
+                return
+            async with self.tx() as db:
+                await self.sessions.end_if_live(
+                    db, runtime.project_id, session_id, reason, only_if_empty=only_if_empty
+                )
+
+    # -- reactions to committed events -------------------------------------------------------
+
+    async def _on_event(self, event: DomainEvent) -> None:
+        runtime = self.runtimes.get(event.room_id or "")
+        if runtime is None:
+            return
+        data = event.data
+        if event.type == "participant.joined":
+            view = {
+                "id": data["participant_id"],
+                "external_id": data.get("external_id"),
+                "name": data.get("name"),
+                "role": data.get("role"),
+                "joined_at": isoformat(event.occurred_at),
+                "publishing": False,
+                "feed_id": None,
+                "audio_muted": False,
+                "video_muted": False,
+            }
+            await self._broadcast(
+                runtime, {"type": "participant_joined", "participant": view}, exclude=data["participant_id"]
+            )
+        elif event.type == "participant.left":
+            await self._participant_left(runtime, data["participant_id"], data.get("reason", "left"), data)
+        elif event.type == "participant.updated":
+            await self._participant_updated(runtime, data)
+        elif event.type == "session.ended" and data.get("session_id") == runtime.session_id:
+            await self._shutdown(runtime, data.get("reason", "ended"))
+        elif event.type in ("room.updated", "room.created") and "is_locked" in data:
+            await self._broadcast(runtime, {"type": "room_updated", "is_locked": data["is_locked"]})
+        elif event.type in ("room.ended", "room.deleted") and runtime.session_id:
+            async with self.tx() as db:
+                await self.sessions.end_if_live(
+                    db, runtime.project_id, runtime.session_id, "room_ended", only_if_empty=False
+                )
+
+    async def _participant_left(
+        self, runtime: RoomRuntime, participant_id: str, reason: str, data: dict[str, Any]
+    ) -> None:
+        if reason == "session_ended":
+            return  # the session.ended event that follows closes everyone with the precise reason
+        timer = runtime.grace.pop(participant_id, None)
+        if timer:
+            timer.cancel()
+        peer = runtime.peers.pop(participant_id, None)
+        if peer is not None:
+            await self._release_media(runtime, peer)
+            if reason == "kicked":
+                await peer.send({"type": "kicked", "reason": "removed by a moderator"})
+                await peer.close(p.CLOSE_KICKED, "kicked")
+            else:
+                await peer.close(1000, reason)
+        await self._broadcast(
+            runtime, {"type": "participant_left", "participant_id": participant_id, "reason": reason}
+        )
+        timeout = await self._empty_timeout(runtime)
+        self._maybe_schedule_empty(runtime, timeout)
+
+    async def _empty_timeout(self, runtime: RoomRuntime) -> float:
+        async with self.tx() as db:
+            room = await self.rooms.find_for_join(db, room_id=runtime.room_id, ref=None)
+            return float(room.empty_timeout) if room.empty_timeout is not None else self.default_empty_timeout
+
+    async def _participant_updated(self, runtime: RoomRuntime, data: dict[str, Any]) -> None:
+        participant_id = data["participant_id"]
+        peer = runtime.peers.get(participant_id)
+        if data.get("moderated") and peer is not None and peer.feed_id is not None and runtime.room_key:
+            with contextlib.suppress(MediaError, RealtimeError):
+                await self._node(runtime).moderate(
+                    runtime.room_key,
+                    peer.feed_id,
+                    mute_audio=data.get("audio_muted"),
+                    mute_video=data.get("video_muted"),
+                )
+        view = {
+            "id": participant_id,
+            "external_id": data.get("external_id"),
+            "name": data.get("name"),
+            "role": data.get("role"),
+            "publishing": peer is not None and peer.feed_id is not None,
+            "feed_id": peer.feed_id if peer else None,
+            "audio_muted": data.get("audio_muted"),
+            "video_muted": data.get("video_muted"),
+        }
+        await self._broadcast(
+            runtime,
+            {"type": "participant_updated", "participant": view, "moderated": bool(data.get("moderated"))},
+        )
+
+    async def _shutdown(self, runtime: RoomRuntime, reason: str) -> None:
+        for timer in [runtime.empty_timer, runtime.length_timer, *runtime.grace.values()]:
+            if timer is not None and timer is not asyncio.current_task():
+                timer.cancel()
+        runtime.grace.clear()
+        for peer in list(runtime.peers.values()):
+            await self._release_media(runtime, peer)
+            await peer.send({"type": "session_ended", "reason": reason})
+            await peer.close(p.CLOSE_SESSION_ENDED, "session ended")
+        runtime.peers.clear()
+        for waiter in runtime.waiters.values():
+            if not waiter.decision.done():
+                waiter.decision.set_result(False)
+        if runtime.node_name and runtime.room_key:
+            with contextlib.suppress(MediaError):
+                await self.nodes.get(runtime.node_name).destroy_room(runtime.room_key)
+        self.runtimes.pop(runtime.room_id, None)
+
+    async def _broadcast(
+        self,
+        runtime: RoomRuntime,
+        message: dict[str, Any],
+        *,
+        exclude: str | None = None,
+        only: Callable[[Peer], bool] | None = None,
+    ) -> None:
+        for peer in list(runtime.peers.values()):
+            if peer.participant_id != exclude and (only is None or only(peer)):
+                await peer.send(message)
+
+    # -- media events ------------------------------------------------------------------------
+
+    def _on_media(self, node_name: str, event: MediaEvent) -> None:
+        if event.kind == MediaEventKind.NODE_DOWN:
+            self._spawn(self._media_lost(node_name))
+            return
+        if event.handle is None:
+            return
+        peer = self.handles.get(_key(event.handle))
+        if peer is None:
+            return
+        runtime = self.runtimes.get(peer.room_id)
+        if runtime is None:
+            return
+        if event.kind == MediaEventKind.TRICKLE:
+            candidate = event.data.get("candidate")
+            payload = (
+                None
+                if candidate is None
+                else {
+                    "candidate": candidate.candidate,
+                    "sdpMid": candidate.sdp_mid,
+                    "sdpMLineIndex": candidate.sdp_mline_index,
+                }
+            )
+            self._spawn(peer.send({"type": "trickle", "target": event.handle.role, "candidate": payload}))
+        elif event.kind == MediaEventKind.SUBSCRIBER_OFFER:
+            self._spawn(peer.send(self._offer_message(runtime, event.data["offer"])))
+        elif (
+            event.kind == MediaEventKind.HANGUP
+            and event.handle.role == "publisher"
+            and peer.publisher == event.handle
+        ):
+            self._spawn(self._drop_publisher(runtime, peer, tear_down=False))
+
+    async def _media_lost(self, node_name: str) -> None:
+        """Tell every room on a dead node; clients rejoin and land on a healthy node."""
+        for runtime in [r for r in self.runtimes.values() if r.node_name == node_name]:
+            await self._broadcast(runtime, {"type": "room_media_lost"})
+            if runtime.session_id:
+                with contextlib.suppress(ConclaveError):
+                    async with self.tx() as db:
+                        await self.sessions.end_if_live(
+                            db, runtime.project_id, runtime.session_id, "media_lost", only_if_empty=False
+                        )

@@ -1,0 +1,1 @@
+"""Scenes: stored room templates (name, thumbnail, layout and background settings)."""

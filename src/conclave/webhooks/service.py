@@ -1,0 +1,474 @@
+"""The only code that changes webhook rows: endpoints, the outbox, and delivery outcomes.
+
+Rows first, then jobs (STYLE item 6): ``on_events`` runs inside the transaction that raised
+the events and writes one ``WebhookDelivery`` per (event and subscribed endpoint) plus a
+``webhook.deliver`` job per (endpoint, room) queue, so a committed state change always has its
+deliveries and a rolled-back one never does. ``deliver_queue`` is the job's body: it attempts
+the oldest pending delivery of one queue at a time, so events of one room reach one endpoint
+in order, and never holds a database connection while the receiver is being called.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conclave.events.schemas import matches
+from conclave.events.service import payload
+from conclave.kit.crypto import SecretBox
+from conclave.kit.errors import Conflict, NotFound, ValidationFailed
+from conclave.kit.events import DomainEvent, EventBus
+from conclave.kit.ids import new_id, new_secret
+from conclave.kit.jobs import JobQueue, Reschedule, backoff_delay
+from conclave.kit.pagination import PageParams
+from conclave.kit.time import utcnow
+from conclave.kit.transaction import transaction
+from conclave.tenancy.models import Project
+from conclave.webhooks.models import WebhookDelivery, WebhookEndpoint
+from conclave.webhooks.repository import DeliveryQueueRepository, WebhookRepository
+from conclave.webhooks.schemas import WebhookCreate, WebhookUpdate
+from conclave.webhooks.sender import DestinationRefused, SendResult, WebhookSender, check_destination
+
+log = logging.getLogger(__name__)
+
+DELIVER_JOB = "webhook.deliver"
+PROJECT_QUEUE = "project"
+_PROJECT_URL_CLEARED = "the project's webhook_url was cleared"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    retry_period: timedelta
+    backoff_base: float
+    backoff_cap: float
+    lease: timedelta
+    disable_after_failures: int
+    allow_private: bool
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    delivery_id: str
+    url: str
+    secret: str
+    event_type: str
+    body: bytes
+
+
+def queue_key(endpoint_id: str, ordering_key: str) -> str:
+    return f"{DELIVER_JOB}:{endpoint_id}:{ordering_key}"
+
+
+class WebhookService:
+    def __init__(self, box: SecretBox, jobs: JobQueue, policy: DeliveryPolicy) -> None:
+        self.box = box
+        self.jobs = jobs
+        self.policy = policy
+
+    # -- the outbox (bus hook) ---------------------------------------------------------------
+
+    async def on_events(self, session: AsyncSession, events: list[DomainEvent]) -> None:
+        """Bus hook (in transaction): one delivery row per event and subscribed endpoint, then jobs."""
+        by_project: dict[str, list[DomainEvent]] = {}
+        for event in events:
+            by_project.setdefault(event.project_id, []).append(event)
+        queues: set[tuple[str, str]] = set()
+        now = utcnow()
+        for project_id, project_events in by_project.items():
+            repository = WebhookRepository(session, project_id)
+            project = await repository.project()
+            if project is None:  # the event announces the project's own deletion
+                continue
+            await self._sync_project_endpoint(session, repository, project)
+            endpoints = await repository.enabled()
+            if not endpoints:
+                continue
+            for event in project_events:
+                body = json.dumps(payload(event), separators=(",", ":"), ensure_ascii=False)
+                ordering_key = event.room_id or PROJECT_QUEUE
+                for endpoint in endpoints:
+                    if not matches(endpoint.events, event.type):
+                        continue
+                    session.add(
+                        WebhookDelivery(
+                            id=new_id(),
+                            project_id=project_id,
+                            endpoint_id=endpoint.id,
+                            event_id=event.id,
+                            event_type=event.type,
+                            room_id=event.room_id,
+                            ordering_key=ordering_key,
+                            body=body,
+                            status="pending",
+                            attempts=0,
+                            next_attempt_at=now,
+                            retry_until=now + self.policy.retry_period,
+                            created_at=event.occurred_at,
+                            updated_at=now,
+                        )
+                    )
+                    queues.add((endpoint.id, ordering_key))
+        for endpoint_id, ordering_key in sorted(queues):
+            await self._enqueue(session, endpoint_id, ordering_key)
+
+    async def _enqueue(self, session: AsyncSession, endpoint_id: str, ordering_key: str) -> None:
+        await self.jobs.enqueue(
+            session,
+            DELIVER_JOB,
+            {"endpoint_id": endpoint_id, "ordering_key": ordering_key},
+            key=queue_key(endpoint_id, ordering_key),
+        )
+
+    async def _sync_project_endpoint(
+        self, session: AsyncSession, repository: WebhookRepository, project: Project
+    ) -> WebhookEndpoint | None:
+        """Mirror ``Project.webhook_url`` as the project's ``source="project"`` endpoint."""
+        endpoint = await repository.project_endpoint()
+        url = project.webhook_url
+        now = utcnow()
+        if endpoint is None:
+            if not url:
+                return None
+            values = {
+                "id": new_id(),
+                "project_id": project.id,
+                "url": url,
+                "events": [],
+                "secret_encrypted": self.box.encrypt(new_secret()),
+                "description": "the project's webhook_url",
+                "enabled": True,
+                "source": "project",
+                "consecutive_failures": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            # Two concurrent first events of a project may both get here; one row wins.
+            statement = insert_(WebhookEndpoint).values(**values).on_conflict_do_nothing()
+            await session.execute(statement)
+            return await repository.project_endpoint()
+        if url and endpoint.url != url:
+            endpoint.url = url
+        if url and not endpoint.enabled and endpoint.disabled_reason == _PROJECT_URL_CLEARED:
+            self._enable(endpoint)
+        if not url and endpoint.enabled:
+            self._disable(endpoint, _PROJECT_URL_CLEARED)
+        return endpoint
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def view(self, endpoint: WebhookEndpoint) -> dict[str, Any]:
+        return {
+            "id": endpoint.id,
+            "endpoint": endpoint.url,
+            "events": endpoint.events,
+            "secret": self.box.decrypt(endpoint.secret_encrypted),
+            "description": endpoint.description,
+            "enabled": endpoint.enabled,
+            "source": endpoint.source,
+            "consecutive_failures": endpoint.consecutive_failures,
+            "disabled_reason": endpoint.disabled_reason,
+            "disabled_at": endpoint.disabled_at,
+            "created_at": endpoint.created_at,
+            "updated_at": endpoint.updated_at,
+        }
+
+    async def list_webhooks(
+        self, session: AsyncSession, project: Project, params: PageParams
+    ) -> tuple[list[WebhookEndpoint], int]:
+        repository = WebhookRepository(session, project.id)
+        await self._sync_project_endpoint(session, repository, project)
+        await session.flush()
+        cursor = None
+        if params.after is not None:
+            cursor = await repository.by_id(params.after)
+            if cursor is None:
+                raise NotFound(
+                    f"webhook {params.after!r} given as 'after' not found", code="webhook_not_found"
+                )
+        return await repository.page(params, cursor)
+
+    async def get_webhook(self, session: AsyncSession, project: Project, webhook_id: str) -> WebhookEndpoint:
+        repository = WebhookRepository(session, project.id)
+        endpoint = await repository.by_id(webhook_id)
+        if endpoint is None:
+            # The project endpoint may not exist yet if no event happened since webhook_url was set.
+            synced = await self._sync_project_endpoint(session, repository, project)
+            if synced is not None and synced.id == webhook_id.lower():
+                return synced
+            raise NotFound(f"webhook {webhook_id!r} not found", code="webhook_not_found")
+        return endpoint
+
+    async def create_webhook(
+        self, session: AsyncSession, project: Project, data: WebhookCreate
+    ) -> WebhookEndpoint:
+        repository = WebhookRepository(session, project.id)
+        await self._check_url(data.endpoint)
+        if await repository.url_taken(data.endpoint):
+            raise Conflict(f"a webhook for {data.endpoint!r} already exists", code="webhook_exists")
+        now = utcnow()
+        endpoint = WebhookEndpoint(
+            project_id=project.id,
+            url=data.endpoint,
+            events=data.events,
+            secret_encrypted=self.box.encrypt(data.secret or new_secret()),
+            description=data.description,
+            enabled=data.enabled,
+            source="api",
+            consecutive_failures=0,
+            created_at=now,
+            updated_at=now,
+        )
+        if not data.enabled:
+            endpoint.disabled_reason = "created disabled"
+            endpoint.disabled_at = now
+        session.add(endpoint)
+        await session.flush()
+        return endpoint
+
+    async def update_webhook(
+        self, session: AsyncSession, project: Project, webhook_id: str, data: WebhookUpdate
+    ) -> WebhookEndpoint:
+        endpoint = await self.get_webhook(session, project, webhook_id)
+        fields = data.model_fields_set
+        if "endpoint" in fields and data.endpoint is not None and data.endpoint != endpoint.url:
+            if endpoint.source == "project":
+                raise Conflict(
+                    "this webhook mirrors the project's webhook_url; change it on the project",
+                    code="project_webhook_managed",
+                )
+            await self._check_url(data.endpoint)
+            if await WebhookRepository(session, project.id).url_taken(data.endpoint, except_id=endpoint.id):
+                raise Conflict(f"a webhook for {data.endpoint!r} already exists", code="webhook_exists")
+            endpoint.url = data.endpoint
+        if "events" in fields and data.events is not None:
+            endpoint.events = data.events
+        if "secret" in fields and data.secret is not None:
+            endpoint.secret_encrypted = self.box.encrypt(data.secret)
+        if "description" in fields:
+            endpoint.description = data.description
+        if "enabled" in fields and data.enabled is not None and data.enabled != endpoint.enabled:
+            if data.enabled:
+                if endpoint.source == "project" and not project.webhook_url:
+                    raise Conflict(
+                        "the project has no webhook_url to deliver to", code="project_webhook_unset"
+                    )
+                self._enable(endpoint)
+                # Deliveries that waited while the endpoint was off go out now, in order.
+                for ordering_key in await WebhookRepository(session, project.id).pending_queues(endpoint.id):
+                    await self._enqueue(session, endpoint.id, ordering_key)
+            else:
+                self._disable(endpoint, "disabled through the API")
+        endpoint.updated_at = utcnow()
+        await session.flush()
+        return endpoint
+
+    async def delete_webhook(self, session: AsyncSession, project: Project, webhook_id: str) -> None:
+        endpoint = await self.get_webhook(session, project, webhook_id)
+        if endpoint.source == "project":
+            raise Conflict(
+                "this webhook mirrors the project's webhook_url; clear that on the project instead",
+                code="project_webhook_managed",
+            )
+        await session.delete(endpoint)
+
+    async def _check_url(self, url: str) -> None:
+        try:
+            await check_destination(url, allow_private=self.policy.allow_private)
+        except DestinationRefused as exc:
+            raise ValidationFailed(
+                str(exc), code="webhook_endpoint_refused", details={"endpoint": url}
+            ) from None
+
+    @staticmethod
+    def _enable(endpoint: WebhookEndpoint) -> None:
+        endpoint.enabled = True
+        endpoint.consecutive_failures = 0
+        endpoint.disabled_reason = None
+        endpoint.disabled_at = None
+
+    @staticmethod
+    def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+        endpoint.enabled = False
+        endpoint.disabled_reason = reason[:300]
+        endpoint.disabled_at = utcnow()
+        endpoint.updated_at = utcnow()
+
+    # -- deliveries --------------------------------------------------------------------------
+
+    async def list_deliveries(
+        self,
+        session: AsyncSession,
+        project: Project,
+        webhook_id: str,
+        params: PageParams,
+        statuses: list[str],
+    ) -> tuple[list[WebhookDelivery], int]:
+        endpoint = await self.get_webhook(session, project, webhook_id)
+        repository = WebhookRepository(session, project.id)
+        cursor = None
+        if params.after is not None:
+            cursor = await repository.delivery(endpoint.id, params.after)
+            if cursor is None:
+                raise NotFound(
+                    f"delivery {params.after!r} given as 'after' not found", code="delivery_not_found"
+                )
+        return await repository.deliveries(endpoint.id, params, statuses, cursor)
+
+    async def get_delivery(
+        self, session: AsyncSession, project: Project, webhook_id: str, delivery_id: str
+    ) -> WebhookDelivery:
+        endpoint = await self.get_webhook(session, project, webhook_id)
+        delivery = await WebhookRepository(session, project.id).delivery(endpoint.id, delivery_id)
+        if delivery is None:
+            raise NotFound(f"delivery {delivery_id!r} not found", code="delivery_not_found")
+        return delivery
+
+    async def redeliver(
+        self, session: AsyncSession, project: Project, webhook_id: str, delivery_id: str
+    ) -> WebhookDelivery:
+        """Send a finished delivery again, with the same delivery id (receivers may de-duplicate)."""
+        endpoint = await self.get_webhook(session, project, webhook_id)
+        delivery = await self.get_delivery(session, project, webhook_id, delivery_id)
+        if delivery.status == "pending":
+            raise Conflict(
+                "the delivery is still pending; it will be attempted again", code="delivery_pending"
+            )
+        if not endpoint.enabled:
+            raise Conflict("the webhook is disabled; enable it first", code="webhook_disabled")
+        now = utcnow()
+        delivery.status = "pending"
+        delivery.next_attempt_at = now
+        delivery.retry_until = now + self.policy.retry_period
+        delivery.locked_until = None
+        delivery.delivered_at = None
+        delivery.updated_at = now
+        await session.flush()
+        await self._enqueue(session, endpoint.id, delivery.ordering_key)
+        return delivery
+
+    # -- the worker side ---------------------------------------------------------------------
+
+    async def deliver_queue(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        sender: WebhookSender,
+        endpoint_id: str,
+        ordering_key: str,
+        *,
+        batch: int = 100,
+    ) -> Reschedule | None:
+        """Attempt the head of one (endpoint, room) queue until it is empty or must wait.
+
+        Returns ``Reschedule`` when the head waits for its backoff (or another worker holds
+        it), so the job comes back exactly then; ``None`` when nothing is left.
+        """
+        async with transaction(sessionmaker, bus) as session:
+            step = await self._take_head(session, endpoint_id, ordering_key)
+        for _ in range(batch):
+            if not isinstance(step, _Attempt):
+                return step
+            result = await sender.send(
+                url=step.url,
+                secret=step.secret,
+                delivery_id=step.delivery_id,
+                event_type=step.event_type,
+                body=step.body,
+            )
+            # One transaction records this outcome and leases the next head of the queue.
+            async with transaction(sessionmaker, bus) as session:
+                retry_at = await self._record(session, step.delivery_id, result)
+                if retry_at is not None:
+                    return Reschedule(retry_at)
+                step = await self._take_head(session, endpoint_id, ordering_key)
+        if isinstance(step, _Attempt):
+            # Batch spent while holding a lease: hand the lease back so the next run starts at once.
+            async with transaction(sessionmaker, bus) as session:
+                await DeliveryQueueRepository(session).release(step.delivery_id)
+        return Reschedule(utcnow())  # let other queues have the worker; continue right after
+
+    async def _take_head(
+        self, session: AsyncSession, endpoint_id: str, ordering_key: str
+    ) -> _Attempt | Reschedule | None:
+        repository = DeliveryQueueRepository(session)
+        endpoint = await repository.endpoint(endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            return None  # pending rows wait; enabling the endpoint queues them again
+        head = await repository.head(endpoint_id, ordering_key)
+        if head is None:
+            return None
+        now = utcnow()
+        if head.next_attempt_at > now:
+            return Reschedule(head.next_attempt_at)
+        if head.locked_until is not None and head.locked_until > now:
+            return Reschedule(head.locked_until)
+        if not await repository.lease(head.id, now, now + self.policy.lease):
+            return Reschedule(now + self.policy.lease)
+        return _Attempt(
+            delivery_id=head.id,
+            url=endpoint.url,
+            secret=self.box.decrypt(endpoint.secret_encrypted),
+            event_type=head.event_type,
+            body=head.body.encode(),
+        )
+
+    async def _record(self, session: AsyncSession, delivery_id: str, result: SendResult) -> datetime | None:
+        """Store one attempt's outcome; return when to try again, or None when the head is settled."""
+        repository = DeliveryQueueRepository(session)
+        delivery = await repository.delivery(delivery_id)
+        if delivery is None:
+            return None  # the endpoint was deleted meanwhile
+        endpoint = await repository.endpoint(delivery.endpoint_id)
+        now = utcnow()
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.locked_until = None
+        delivery.last_status_code = result.status_code
+        delivery.last_response = result.response
+        delivery.last_error = result.error
+        delivery.updated_at = now
+        outcome = self._settle(delivery, endpoint, result, now)
+        # The caller looks for the next head in this same transaction (autoflush is off).
+        await session.flush()
+        return outcome
+
+    def _settle(
+        self, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None, result: SendResult, now: datetime
+    ) -> datetime | None:
+        if result.ok:
+            delivery.status = "delivered"
+            delivery.delivered_at = now
+            if endpoint is not None and endpoint.consecutive_failures:
+                endpoint.consecutive_failures = 0
+            return None
+        if result.status_code == 410:
+            delivery.status = "failed"
+            delivery.last_error = "the receiver answered 410 Gone; the webhook was disabled"
+            if endpoint is not None:
+                self._disable(endpoint, "the receiver answered 410 Gone")
+            return None
+        if result.error is None:
+            delivery.last_error = f"the receiver answered HTTP {result.status_code}"
+        if not result.refused:
+            delay = backoff_delay(delivery.attempts, self.policy.backoff_base, self.policy.backoff_cap)
+            retry_at = now + timedelta(seconds=delay)
+            if retry_at <= delivery.retry_until:
+                delivery.next_attempt_at = retry_at
+                return retry_at
+            delivery.last_error = f"{delivery.last_error} (gave up after {delivery.attempts} attempts)"
+        delivery.status = "failed"
+        if endpoint is not None:
+            endpoint.consecutive_failures += 1
+            limit = self.policy.disable_after_failures
+            if limit and endpoint.consecutive_failures >= limit and endpoint.enabled:
+                self._disable(endpoint, f"{endpoint.consecutive_failures} consecutive deliveries failed")
+                log.warning("webhook %s disabled after %d failed deliveries", endpoint.id, limit)
+        return None

@@ -1,0 +1,32 @@
+"""Durable jobs of the webhooks domain, thin wrappers around ``WebhookService.deliver_queue``.
+
+``webhook.deliver`` — payload ``{"endpoint_id", "ordering_key"}``: drains one (endpoint, room)
+FIFO queue. The sender (and its HTTP connection pool) is shared by every job of a runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conclave.kit.events import EventBus
+from conclave.kit.jobs import JobQueue, Reschedule
+from conclave.webhooks.sender import WebhookSender
+from conclave.webhooks.service import DELIVER_JOB, WebhookService
+
+
+def register(
+    jobs: JobQueue,
+    webhooks: WebhookService,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    bus: EventBus,
+    sender: WebhookSender,
+) -> None:
+    async def deliver(payload: dict[str, Any]) -> Reschedule | None:
+        return await webhooks.deliver_queue(
+            sessionmaker, bus, sender, str(payload["endpoint_id"]), str(payload["ordering_key"])
+        )
+
+    jobs.register(DELIVER_JOB, deliver)
+    jobs.on_shutdown(sender.aclose)

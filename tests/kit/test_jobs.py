@@ -1,0 +1,139 @@
+"""The generic job runner on both databases: run, retry with backoff, give up, lease recovery, keys."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from conclave.kit.events import InProcessEventBus
+from conclave.kit.ids import new_id
+from conclave.kit.jobs import Job, JobQueue, JobRunner, Reschedule, backoff_delay
+from conclave.kit.time import utcnow
+from conclave.kit.transaction import transaction
+
+
+def make_queue(name: str, handler: Any) -> JobQueue:
+    queue = JobQueue(max_attempts=3)
+    queue.register(name, handler)
+    return queue
+
+
+def runner_for(app: FastAPI, queue: JobQueue, **options: Any) -> JobRunner:
+    return JobRunner(
+        queue, app.state.sessionmaker, poll_interval=0.05, backoff_base=0.01, backoff_cap=0.02, **options
+    )
+
+
+async def jobs_named(app: FastAPI, name: str) -> list[Job]:
+    async with app.state.sessionmaker() as session:
+        return list((await session.execute(select(Job).where(Job.name == name))).scalars().all())
+
+
+async def test_enqueued_job_runs_once_and_is_removed(app: FastAPI) -> None:
+    name = f"test{new_id()[:6]}.run"
+    seen: list[dict[str, Any]] = []
+
+    async def handler(payload: dict[str, Any]) -> None:
+        seen.append(payload)
+
+    queue = make_queue(name, handler)
+    async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+        await queue.enqueue(session, name, {"n": 1})
+    runner = runner_for(app, queue)
+    assert await runner.run_due() == 1
+    assert seen == [{"n": 1}]
+    assert await jobs_named(app, name) == []
+
+
+async def test_rolled_back_enqueue_leaves_nothing(app: FastAPI) -> None:
+    name = f"test{new_id()[:6]}.rollback"
+    queue = make_queue(name, lambda payload: asyncio.sleep(0))
+    try:
+        async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+            await queue.enqueue(session, name, {})
+            raise RuntimeError("business rule failed")
+    except RuntimeError:
+        pass
+    assert await jobs_named(app, name) == []
+
+
+async def test_failures_retry_then_give_up(app: FastAPI) -> None:
+    name = f"test{new_id()[:6]}.fail"
+    calls = 0
+
+    async def handler(payload: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        raise ValueError("receiver exploded")
+
+    queue = make_queue(name, handler)
+    async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+        await queue.enqueue(session, name, {})
+    runner = runner_for(app, queue)
+    await runner.start()
+    try:
+        for _ in range(200):
+            [job] = await jobs_named(app, name)
+            if job.status == "failed":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.stop()
+    [job] = await jobs_named(app, name)
+    assert (job.status, job.attempts, calls) == ("failed", 3, 3)
+    assert "receiver exploded" in (job.last_error or "")
+
+
+async def test_expired_lease_is_reclaimed(app: FastAPI) -> None:
+    name = f"test{new_id()[:6]}.lease"
+    seen: list[str] = []
+
+    async def handler(payload: dict[str, Any]) -> None:
+        seen.append("ran")
+
+    queue = make_queue(name, handler)
+    async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+        await queue.enqueue(session, name, {})
+    dead = runner_for(app, queue, worker_id="dead-worker", lease_seconds=30)
+    assert len(await dead.claim(10)) == 1  # claimed, then the worker "dies"
+    alive = runner_for(app, queue, worker_id="alive-worker")
+    assert await alive.run_due() == 0  # the lease still holds
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Job).where(Job.name == name).values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+    assert await alive.run_due() == 1
+    assert seen == ["ran"]
+
+
+async def test_key_keeps_one_queued_job_and_reschedule(app: FastAPI) -> None:
+    name = f"test{new_id()[:6]}.keyed"
+    runs = 0
+
+    async def handler(payload: dict[str, Any]) -> Reschedule | None:
+        nonlocal runs
+        runs += 1
+        return Reschedule(utcnow() + timedelta(hours=1)) if runs == 1 else None
+
+    queue = make_queue(name, handler)
+    later = utcnow() + timedelta(hours=2)
+    for run_at in (later, None):
+        async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+            await queue.enqueue(session, name, {}, key="stream-1", run_at=run_at)
+    [job] = await jobs_named(app, name)
+    assert job.run_at <= utcnow()  # the second enqueue moved it earlier
+    runner = runner_for(app, queue)
+    assert await runner.run_due() == 1
+    [job] = await jobs_named(app, name)
+    assert (job.status, job.attempts) == ("queued", 0) and job.run_at > utcnow()
+
+
+def test_backoff_grows_with_jitter_under_a_cap() -> None:
+    for attempt in range(1, 12):
+        delay = backoff_delay(attempt, 1.0, 60.0)
+        ceiling = min(60.0, 2 ** (attempt - 1))
+        assert ceiling / 2 <= delay <= ceiling
