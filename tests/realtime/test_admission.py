@@ -1,0 +1,108 @@
+"""Admission rules at join, each with its protocol error and close code."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from tests.realtime.conftest import Api, Client, Server
+
+
+async def refused(server: Server, query: str, **join: object) -> tuple[str, int | None]:
+    client = await Client.connect(server, query)
+    reply = await client.join(**join)
+    assert reply["type"] == "error", reply
+    return reply["code"], await client.closed_with()
+
+
+async def test_token_and_room_checks(server: Server, api: Api) -> None:
+    private = await api.room(privacy="private")
+    public = await api.room(privacy="public", friendly_url=f"pub{int(time.time() * 1000) % 10**9}")
+    assert await refused(server, "token=not-a-jwt") == ("room_required", 4400)
+    assert await refused(server, f"room={private['id']}", display_name="Eve") == ("token_required", 4403)
+    assert await refused(server, "room=no-such-room", display_name="Eve") == ("room_not_found", 4404)
+
+    guest = await Client.connect(server, f"room={public['friendly_url']}")
+    joined = await guest.join(display_name="Guest")
+    assert joined["type"] == "joined" and joined["participant"]["role"] == "attendee"
+    assert joined["participant"]["name"] == "Guest"
+    await guest.send(type="leave")
+    assert await guest.closed_with() == 1000
+
+    nameless = await Client.connect(server, f"room={public['id']}")
+    assert (await nameless.join())["code"] == "display_name_required"
+
+
+async def test_expired_and_scheduled_rooms(server: Server, api: Api) -> None:
+    now = int(time.time())
+    room = await api.room()
+    secret = api.headers["Authorization"].removeprefix("Bearer ")
+    claims = {"u": "Old", "room_id": room["id"], "nbf": now - 3600, "exp": now - 1800}
+    expired = jwt.encode(claims, secret, algorithm="HS256")
+    assert await refused(server, f"token={expired}") == ("token_expired", 4401)
+
+    scheduled = await api.room(scheduled_start_at="2099-01-01T00:00:00Z")
+    token = await api.token(scheduled["id"], u="Early")
+    assert await refused(server, f"token={token}") == ("room_not_open", 4409)
+
+    closed = await api.room(exp="2020-01-01T00:00:00Z", nbf="2019-01-01T00:00:00Z")
+    token = await api.token(closed["id"], u="Late")
+    assert await refused(server, f"token={token}") == ("room_expired", 4409)
+
+
+async def test_max_participants(server: Server, api: Api) -> None:
+    room = await api.room(max_participants=2)
+    clients = []
+    for name in ("A", "B"):
+        client = await Client.connect(server, f"token={await api.token(room['id'], u=name)}")
+        assert (await client.join())["type"] == "joined"
+        clients.append(client)
+    extra = await Client.connect(server, f"token={await api.token(room['id'], u='C')}")
+    reply = await extra.join()
+    assert (reply["code"], await extra.closed_with()) == ("room_full", 4409)
+    assert (await api.get(f"/api/v1/rooms/{room['id']}/live/count"))["live_participants"] == 2
+    for client in clients:
+        await client.send(type="leave")
+
+
+async def test_viewer_cannot_publish(server: Server, api: Api) -> None:
+    room = await api.room()
+    viewer = await Client.connect(server, f"token={await api.token(room['id'], u='V', role='viewer')}")
+    joined = await viewer.join()
+    assert joined["permissions"]["broadcast"] is False
+    await viewer.send(type="publish", sdp="v=0", id="p1")
+    reply = await viewer.recv()
+    assert (reply["type"], reply["code"], reply["reply_to"]) == ("error", "not_allowed", "p1")
+    await viewer.send(type="moderate", action="lock", id=2)
+    assert (await viewer.recv())["code"] == "not_allowed"
+    await viewer.send(type="leave")
+
+
+async def test_locked_room_waits_for_admission(server: Server, api: Api) -> None:
+    room = await api.room(is_locked=True)
+    host = await Client.connect(server, f"token={await api.token(room['id'], u='Host', role='moderator')}")
+    assert (await host.join())["type"] == "joined"  # moderators may enter a locked room
+
+    guest = await Client.connect(server, f"token={await api.token(room['id'], u='Guest')}")
+    assert (await guest.join())["type"] == "waiting"
+    waiting = await host.expect("participant_waiting")
+    assert (await api.get(f"/api/v1/rooms/{room['id']}/live/count"))["live_participants"] == 1
+    await host.send(type="moderate", action="admit", participant_id=waiting["participant"]["id"])
+    assert (await guest.recv())["type"] == "admitted"
+    joined = await guest.recv()
+    assert joined["type"] == "joined" and [p["name"] for p in joined["participants"]] == ["Host"]
+
+    denied = await Client.connect(server, f"token={await api.token(room['id'], u='Nope')}")
+    assert (await denied.join())["type"] == "waiting"
+    waiting = await host.expect("participant_waiting")
+    await host.send(type="moderate", action="deny", participant_id=waiting["participant"]["id"])
+    assert (await denied.recv())["type"] == "denied"
+    assert await denied.closed_with() == 4403
+
+    await host.send(type="moderate", action="unlock")
+    assert (await guest.expect("room_updated"))["is_locked"] is False
+    walk_in = await Client.connect(server, f"token={await api.token(room['id'], u='Walk')}")
+    assert (await walk_in.join())["type"] == "joined"
+    for client in (host, guest, walk_in):
+        await client.send(type="leave")
