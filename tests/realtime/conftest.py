@@ -185,30 +185,30 @@ class Client:
     async def send(self, **message: Any) -> None:
         await self.connection.send(json.dumps(message))
 
-    async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+    async def recv(self, within: float = 10) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), within))
         return message
 
-    async def expect(self, kind: str, timeout: float = 10) -> dict[str, Any]:
+    async def expect(self, kind: str, within: float = 10) -> dict[str, Any]:
         """Skip unrelated events until ``kind`` arrives."""
 
         async def wait() -> dict[str, Any]:
             while True:
-                message = await self.recv(timeout)
+                message = await self.recv(within)
                 if message["type"] == kind:
                     return message
 
-        return await asyncio.wait_for(wait(), timeout)
+        return await asyncio.wait_for(wait(), within)
 
     async def join(self, **fields: Any) -> dict[str, Any]:
         await self.send(type="join", **fields)
         self.joined = await self.recv()
         return self.joined
 
-    async def closed_with(self, timeout: float = 10) -> int | None:
+    async def closed_with(self, within: float = 10) -> int | None:
         try:
             while True:
-                await asyncio.wait_for(self.connection.recv(), timeout)
+                await asyncio.wait_for(self.connection.recv(), within)
         except websockets.ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else None
 

@@ -50,7 +50,7 @@ async def test_killing_janus_reports_media_lost(tmp_path: Path) -> None:
                 pytest.fail("no Janus child process found")
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
-            assert (await client.expect("room_media_lost", timeout=20))["type"] == "room_media_lost"
+            assert (await client.expect("room_media_lost", within=20))["type"] == "room_media_lost"
             events = await api.get(f"/api/v1/rooms/{room['id']}/events?type=room.media_lost")
             assert events["total_count"] == 1
             ended = await api.get(f"/api/v1/sessions/{session_id}")

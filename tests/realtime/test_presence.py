@@ -91,7 +91,7 @@ async def test_resume_within_grace_counts_once(server: Server, api: Api) -> None
     assert (await api.get(f"/api/v1/rooms/{room['id']}/live/count"))["live_participants"] == 2
 
     await again.close()  # dropped again, and this time nobody comes back
-    left = await keeper.expect("participant_left", timeout=10)
+    left = await keeper.expect("participant_left", within=10)
     assert (left["participant_id"], left["reason"]) == (first["participant"]["id"], "disconnected")
     assert (await api.get(f"/api/v1/rooms/{room['id']}/live/count"))["live_participants"] == 1
     stale = await Client.connect(server, f"token={await api.token(room['id'], u='Flaky')}")
