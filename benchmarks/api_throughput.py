@@ -513,12 +513,18 @@ def bench_backend(server: RunningServer, options: Options) -> list[Measurement]:
     baseline = results[0]
     for result in results[1:]:
         result.ratio = result.rps / baseline.rps if baseline.rps else None
-    if baseline.server_cpu is not None and baseline.client_cpu is not None:
-        if baseline.server_cpu < CLIENT_BOUND_SERVER_CORES and baseline.client_cpu > baseline.server_cpu:
-            log(
-                f"  !! {BASELINE}: the load generator ({baseline.client_cpu} cores) out-used the server "
-                f"({baseline.server_cpu} cores): the baseline is client-bound and every ratio is overstated"
-            )
+    server_cpu, client_cpu = baseline.server_cpu, baseline.client_cpu
+    client_bound = (
+        server_cpu is not None
+        and client_cpu is not None
+        and server_cpu < CLIENT_BOUND_SERVER_CORES
+        and client_cpu > server_cpu
+    )
+    if client_bound:
+        log(
+            f"  !! {BASELINE}: the load generator ({client_cpu} cores) out-used the server "
+            f"({server_cpu} cores): the baseline is client-bound and every ratio is overstated"
+        )
     return results
 
 

@@ -20,6 +20,7 @@ from conclave.access import endpoints as access_endpoints
 from conclave.access.service import AccessService
 from conclave.access.verifier import TokenVerifier
 from conclave.compat.videsk import endpoints as videsk_endpoints
+from conclave.compat.xrcloud import endpoints as xrcloud_endpoints
 from conclave.config import ConfigurationError, ServerSecrets, Settings, resolve_secrets
 from conclave.events import endpoints as event_endpoints
 from conclave.events.service import EventLogService
@@ -29,7 +30,7 @@ from conclave.kit.db import create_engine, create_sessionmaker, is_sqlite
 from conclave.kit.events import InProcessEventBus
 from conclave.kit.ids import new_id
 from conclave.kit.jobs import JobQueue, JobRunner
-from conclave.kit.migrate import current_revision, head_revision, upgrade
+from conclave.kit.migrate import current_revisions, head_revisions, upgrade
 from conclave.media.nodes import MediaNodes
 from conclave.media.setup import MediaInfo, start_media
 from conclave.realtime import endpoints as realtime_endpoints
@@ -50,17 +51,17 @@ from conclave.webhooks.service import DeliveryPolicy, WebhookService
 log = logging.getLogger(__name__)
 
 
-async def ensure_schema(settings: Settings, engine_url: str, current: str | None) -> None:
+async def ensure_schema(settings: Settings, engine_url: str, current: frozenset[str]) -> None:
     """Migrate in embedded mode; elsewhere refuse to serve an out-of-date schema."""
-    head = head_revision(engine_url)
-    if current == head:
+    heads = head_revisions(engine_url)
+    if current == heads:
         return
     if settings.should_auto_migrate:
         await asyncio.to_thread(upgrade, engine_url)
         return
     raise ConfigurationError(
-        f"the database is at schema revision {current or 'none'} but this server needs {head}: "
-        "run `conclave migrate` first"
+        f"the database is at schema revision {', '.join(sorted(current)) or 'none'} but this server needs "
+        f"{', '.join(sorted(heads))}: run `conclave migrate` first"
     )
 
 
@@ -180,7 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_schema(settings, runtime.database_url, await current_revision(engine))
+        await ensure_schema(settings, runtime.database_url, await current_revisions(engine))
         media = contextlib.AsyncExitStack()
         app.state.media_info = await start_media(settings, runtime.nodes, media)
         # One instance in embedded mode: every live session at start-up was left by a crash.
@@ -234,6 +235,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scene_endpoints.router)
     app.include_router(scene_endpoints.pages_router)
     app.include_router(videsk_endpoints.router)
+    app.include_router(xrcloud_endpoints.router)
+    app.include_router(xrcloud_endpoints.storage_router)
     from conclave.compat.qriib.endpoints import router as qriib_router
 
     app.include_router(qriib_router)

@@ -71,7 +71,7 @@ def worker(
     (embedded mode migrates it first).
     """
     from conclave.app import build_runtime, ensure_schema
-    from conclave.kit.migrate import current_revision
+    from conclave.kit.migrate import current_revisions
 
     overrides: dict[str, Any] = {"worker_concurrency": concurrency} if concurrency else {}
     settings = Settings(**overrides)
@@ -87,7 +87,7 @@ def worker(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            await ensure_schema(settings, runtime.database_url, await current_revision(runtime.engine))
+            await ensure_schema(settings, runtime.database_url, await current_revisions(runtime.engine))
             await runtime.runner.start()
             typer.echo(f"conclave: worker {runtime.runner.worker_id} running jobs")
             await stop.wait()

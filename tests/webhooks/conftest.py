@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,10 +24,6 @@ FAST = {
     "job_backoff_base_seconds": 0.05,
     "job_backoff_cap_seconds": 0.2,
 }
-
-
-def fast_settings(database_url: str, data_dir: Path, **overrides: object) -> object:
-    return make_settings(database_url, data_dir, **{**FAST, **overrides})
 
 
 @pytest.fixture(scope="session")

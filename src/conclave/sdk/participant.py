@@ -687,7 +687,11 @@ class Participant:
     async def _rtp_summary(pc: RTCPeerConnection | None) -> dict[str, Any] | None:
         if pc is None:
             return None
-        summary: dict[str, Any] = {"connection_state": pc.connectionState}
+        summary: dict[str, Any] = {
+            "connection_state": pc.connectionState,
+            "bytes_sent": 0,
+            "bytes_received": 0,
+        }
         for stat in (await pc.getStats()).values():
             kind = getattr(stat, "kind", None)
             if stat.type == "outbound-rtp" and kind:
@@ -695,10 +699,12 @@ class Participant:
                 entry["packets"] += stat.packetsSent
                 entry["bytes"] += stat.bytesSent
             elif stat.type == "inbound-rtp" and kind:
-                entry = summary.setdefault(f"{kind}_received", {"packets": 0, "bytes": 0, "lost": 0})
+                entry = summary.setdefault(f"{kind}_received", {"packets": 0, "lost": 0})
                 entry["packets"] += stat.packetsReceived
-                entry["bytes"] += stat.bytesReceived
                 entry["lost"] += stat.packetsLost
+            elif stat.type == "transport":
+                summary["bytes_sent"] += stat.bytesSent
+                summary["bytes_received"] += stat.bytesReceived
         return summary
 
     # --- socket --------------------------------------------------------------------------

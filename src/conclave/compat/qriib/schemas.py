@@ -42,6 +42,18 @@ MAX_EMPTY_TIMEOUT = 2000
 ROLE_OF_USER = {"host": "moderator", "moderator": "moderator", "presenter": "speaker", "attendee": "attendee"}
 ROLE_OF_INVITATION = {"admin": "moderator", "viewer": "viewer"}
 PROJECT_STATUSES = ("active", "inactive", "suspended")
+# The nine lock flags Qriib always shows; a flag a project never set is not locked (false).
+LOCK_FLAGS = (
+    "lock_chat",
+    "lock_chat_file_share",
+    "lock_chat_send_message",
+    "lock_microphone",
+    "lock_private_chat",
+    "lock_screen_sharing",
+    "lock_shared_notepad",
+    "lock_webcam",
+    "lock_whiteboard",
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -106,10 +118,13 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 
 def parse(model: type[M], data: dict[str, Any]) -> M:
+    limits_message: str | None = getattr(model, "limits_message", None)
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        raise FieldErrors(field_errors(exc)) from None
+        only_limits = all(error["loc"][:1] == ("limits",) for error in exc.errors())
+        extra = {"message": limits_message, "status": "error"} if limits_message and only_limits else {}
+        raise FieldErrors(field_errors(exc), **extra) from None
     problems = parsed.problems() if isinstance(parsed, QriibModel) else {}
     if problems:
         raise FieldErrors(problems)
@@ -426,6 +441,10 @@ class ProjectFieldsIn(QriibModel):
 
 
 class ProjectCreateIn(ProjectFieldsIn):
+    # Qriib creates the project and then fails on the limits ("Project created, but failed to
+    # create limits"); Conclave refuses the whole request, so the message says what happened.
+    limits_message: ClassVar[str] = "Project not created: invalid limits"
+
     organization_id: StrictStr
     project_name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
@@ -560,7 +579,7 @@ def project_full(project: Project, key: SigningKey | None) -> dict[str, Any]:
     """``PROJECT_FULL`` of the captured ``get_project`` (plus ``default_project`` and ``created_date``)."""
     return {
         "api_key": key.key_id if key else None,
-        "default_lock_settings": project.lock_settings,
+        "default_lock_settings": {**dict.fromkeys(LOCK_FLAGS, False), **project.lock_settings},
         "domain": project.domain,
         "extra_data": {k: v for k, v in project.extra_data.items() if k != NAMESPACE},
         "id": project.id,

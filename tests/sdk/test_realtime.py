@@ -1,0 +1,293 @@
+"""SDK participants against a real server whose media (Janus) runs in a network namespace.
+
+Every peer is restricted to the veth address the server reports (``ice_addresses``), so
+media never touches a real interface. Frame counts are decoded frames (``track.recv()``),
+so "received" means the media actually crossed Janus and decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from conclave.sdk import (
+    AdmissionRefused,
+    ConclaveClient,
+    Kicked,
+    Participant,
+    PublishRefused,
+    SessionEnded,
+)
+from tests.sdk.conftest import ServerProcess
+
+TEST_TIMEOUT = 120
+FRAMES_WITHIN = 30.0
+
+Join = Callable[..., Awaitable[Participant]]
+
+
+@pytest.fixture
+async def api(media_server: ServerProcess) -> AsyncIterator[ConclaveClient]:
+    async with ConclaveClient(media_server.base_url, media_server.secret_key) as client:
+        yield client
+
+
+@pytest.fixture
+async def join(media_server: ServerProcess, api: ConclaveClient) -> AsyncIterator[Join]:
+    """``await join(room, name, role)``: a joined participant, left at teardown."""
+    participants: list[Participant] = []
+
+    async def make(room: str, name: str, role: str = "moderator", **options: object) -> Participant:
+        issued = await api.issue_token(room, name=name, role=role, user_id=f"user-{name}")
+        participant = Participant(
+            media_server.base_url, token=issued.token, ice_addresses=media_server.ice_addresses, **options
+        )
+        participants.append(participant)
+        await participant.join()
+        return participant
+
+    try:
+        yield make
+    finally:
+        await asyncio.wait_for(asyncio.gather(*(p.leave() for p in participants), return_exceptions=True), 30)
+
+
+async def new_room(api: ConclaveClient, **fields: object) -> str:
+    slug = f"rt-{uuid.uuid4().hex[:10]}"
+    await api.create_room(friendly_url=slug, **fields)
+    return slug
+
+
+async def test_two_participants_exchange_audio_and_video(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        alice = await join(room, "alice")
+        bob = await join(room, "bob", "attendee")
+        assert bob.participant_id in {p for p in alice.participants} or bob.participant_id
+        for participant in (alice, bob):
+            await participant.subscribe()
+            await participant.publish()
+        assert alice.published and bob.published
+        assert alice.feed_id != bob.feed_id
+
+        got_bob = await alice.wait_for_frames(
+            video=10, audio=10, participant_id=bob.participant_id, within=FRAMES_WITHIN
+        )
+        got_alice = await bob.wait_for_frames(
+            video=10, audio=10, participant_id=alice.participant_id, within=FRAMES_WITHIN
+        )
+        assert got_bob.video >= 10 and got_alice.audio >= 10
+        assert alice.feeds[bob.feed_id].video_sizes == {(320, 240)}
+        assert set(alice.feeds) == {bob.feed_id}  # never its own feed
+
+        stats = await alice.get_stats()
+        assert stats["publisher"]["connection_state"] == "connected"
+        assert stats["publisher"]["video_sent"]["packets"] > 0
+        assert stats["subscriber"]["audio_received"]["packets"] > 0
+        assert stats["video_frames_received"] == alice.video_frames_received >= 10
+
+        # The REST side sees the same live session.
+        assert (await api.room_live_count(room))["live_participants"] == 2
+        live = await api.list_sessions(room=room, status="live")
+        assert [s["id"] for s in live["data"]] == [alice.session_id]
+        present = await api.list_session_participants(alice.session_id or "")
+        assert {p["id"] for p in present["data"]} == {alice.participant_id, bob.participant_id}
+
+
+async def test_subscriber_renegotiates_for_late_publishers(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        watcher = await join(room, "watcher", "viewer")
+        await watcher.subscribe()  # nothing to receive yet: the server just acknowledges
+        first = await join(room, "first")
+        await first.publish()
+        await watcher.wait_for_frames(
+            video=5, audio=5, participant_id=first.participant_id, within=FRAMES_WITHIN
+        )
+        second = await join(room, "second")
+        await second.publish()  # adds a feed: the server renegotiates the subscription
+        await watcher.wait_for_frames(
+            video=5, audio=5, participant_id=second.participant_id, within=FRAMES_WITHIN
+        )
+        assert watcher.subscriber_negotiations >= 2
+
+        await first.unpublish()
+        await watcher.wait_for_event(
+            "feed_unpublished", lambda m: m["participant_id"] == first.participant_id
+        )
+        before = watcher.frames_from(participant_id=second.participant_id).video
+        await watcher.wait_for_frames(
+            video=before + 5, participant_id=second.participant_id, within=FRAMES_WITHIN
+        )
+
+
+async def test_viewer_may_not_publish(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        viewer = await join(await new_room(api), "viewer", "viewer")
+        with pytest.raises(PublishRefused) as refused:
+            await viewer.publish()
+        assert refused.value.code == "not_allowed"
+        assert not viewer.published
+        assert viewer.joined  # a refused request leaves the socket open
+        assert await viewer.ping() >= 0
+
+
+async def test_refused_admissions_are_typed(media_server: ServerProcess, api: ConclaveClient) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        private = await new_room(api, privacy="private")
+        token = (await api.issue_token(private, name="eve")).token
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        cases = [
+            ({"token": forged}, 4401),
+            ({"room": private, "display_name": "eve"}, 4403),
+            ({"room": f"missing-{uuid.uuid4().hex[:8]}", "display_name": "eve"}, 4404),
+        ]
+        for options, close_code in cases:
+            participant = Participant(
+                media_server.base_url, ice_addresses=media_server.ice_addresses, **options
+            )  # type: ignore[arg-type]
+            with pytest.raises(AdmissionRefused) as refused:
+                await participant.join()
+            assert refused.value.close_code == close_code, refused.value
+            assert refused.value.code and refused.value.message
+            await participant.leave()
+
+
+async def test_public_room_without_token(media_server: ServerProcess, api: ConclaveClient) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api, privacy="public")
+        async with Participant(
+            media_server.base_url, room=room, display_name="guest", ice_addresses=media_server.ice_addresses
+        ) as guest:
+            assert guest.participant is not None and guest.participant["name"] == "guest"
+            assert guest.room["friendly_url"] == room
+
+
+async def test_locked_room_admit_and_deny(
+    media_server: ServerProcess, api: ConclaveClient, join: Join
+) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api, is_locked=True)
+        host = await join(room, "host")  # may admit: never waits
+
+        async def knock(name: str) -> tuple[Participant, asyncio.Task[dict[str, object]]]:
+            token = (await api.issue_token(room, name=name, role="attendee")).token
+            guest = Participant(media_server.base_url, token=token, ice_addresses=media_server.ice_addresses)
+            task = asyncio.create_task(guest.join())
+            waiting = await host.wait_for_event(
+                "participant_waiting", lambda m: m["participant"]["name"] == name, within=15
+            )
+            return guest, task  # the waiting id is in host.waiting_participants
+
+        guest, joining = await knock("welcome")
+        waiting_id = next(i for i, p in host.waiting_participants.items() if p["name"] == "welcome")
+        assert guest.waiting
+        await host.admit(waiting_id)
+        joined = await joining
+        assert joined["type"] == "joined" and guest.joined
+        await guest.leave()
+
+        intruder, joining = await knock("intruder")
+        waiting_id = next(i for i, p in host.waiting_participants.items() if p["name"] == "intruder")
+        await host.deny(waiting_id)
+        with pytest.raises(AdmissionRefused) as refused:
+            await joining
+        assert (refused.value.code, refused.value.close_code) == ("denied", 4403)
+        await intruder.leave()
+
+
+async def test_moderation_mute_and_kick(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        host = await join(room, "host")
+        guest = await join(room, "guest", "attendee")
+        await guest.publish()
+
+        await api.mute_participant(room, guest.participant_id or "", audio=True)
+        update = await guest.wait_for_event(
+            "participant_updated", lambda m: m["participant"]["audio_muted"] is True, within=15
+        )
+        assert update["participant"]["id"] == guest.participant_id
+
+        await guest.mute(video=True)
+        seen = await host.wait_for_event(
+            "participant_updated",
+            lambda m: m["participant"]["id"] == guest.participant_id and m["participant"]["video_muted"],
+            within=15,
+        )
+        assert seen["participant"]["video_muted"] is True
+
+        await host.kick(guest.participant_id or "")
+        reason = await guest.wait_closed(within=15)
+        assert isinstance(reason, Kicked) and reason.close_code == 4410
+        left = await host.wait_for_event(
+            "participant_left", lambda m: m["participant_id"] == guest.participant_id
+        )
+        assert left["reason"] == "kicked"
+
+
+async def test_session_ended_by_api(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        first = await join(room, "first")
+        second = await join(room, "second", "attendee")
+        assert first.session_id == second.session_id and first.session_id
+        await api.end_session(first.session_id)
+        for participant in (first, second):
+            reason = await participant.wait_closed(within=15)
+            assert isinstance(reason, SessionEnded)
+            assert (reason.code, reason.close_code) == ("ended_by_api", 4411)
+
+
+async def test_end_session_by_moderator(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        host = await join(room, "host")
+        guest = await join(room, "guest", "attendee")
+        with pytest.raises(Exception) as not_allowed:
+            await guest.end_session()
+        assert getattr(not_allowed.value, "code", None) == "not_allowed"
+        await host.end_session()
+        reason = await guest.wait_closed(within=15)
+        assert isinstance(reason, SessionEnded) and reason.code == "ended_by_moderator"
+
+
+async def test_resume_keeps_the_participant(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        viewer = await join(room, "viewer", "viewer")
+        await viewer.subscribe()
+        speaker = await join(room, "speaker")
+        await speaker.publish()
+        await viewer.wait_for_frames(video=5, participant_id=speaker.participant_id, within=FRAMES_WITHIN)
+        participant_id = speaker.participant_id
+
+        assert await speaker.resume() is True  # a new socket and new peer connections
+        assert speaker.participant_id == participant_id and speaker.published
+        before = viewer.frames_from(participant_id=participant_id).video
+        await viewer.wait_for_frames(video=before + 10, participant_id=participant_id, within=FRAMES_WITHIN)
+        assert (await api.room_live_count(room))["live_participants"] == 2  # never counted twice
+
+
+async def test_dropped_socket_is_resumed_automatically(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        watcher = await join(room, "watcher")
+        speaker = await join(room, "speaker")
+        await speaker.subscribe()
+        await speaker.publish()
+        await watcher.subscribe()
+        await watcher.wait_for_frames(video=5, participant_id=speaker.participant_id, within=FRAMES_WITHIN)
+
+        link = speaker._link  # test-only: cut the TCP connection without a close handshake
+        assert link is not None
+        link.ws.transport.abort()
+        await speaker.wait_for_event("joined", lambda m: m.get("resumed") is True, within=20, past=False)
+        assert speaker.resume_count == 1 and not speaker.closed
+        before = watcher.frames_from(participant_id=speaker.participant_id).video
+        await watcher.wait_for_frames(
+            video=before + 10, participant_id=speaker.participant_id, within=FRAMES_WITHIN
+        )
