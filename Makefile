@@ -47,3 +47,8 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: compat-check
+## compat-check: run the Qriib devkit Postman collection with newman (installed into compat/node_modules) against a temporary server
+compat-check: install
+	$(PY) compat/qriib_check.py

@@ -19,6 +19,8 @@ from conclave import __version__
 from conclave.access import endpoints as access_endpoints
 from conclave.access.service import AccessService
 from conclave.access.verifier import TokenVerifier
+from conclave.chat import endpoints as chat_endpoints
+from conclave.chat.service import ChatService
 from conclave.compat.videsk import endpoints as videsk_endpoints
 from conclave.compat.xrcloud import endpoints as xrcloud_endpoints
 from conclave.config import ConfigurationError, ServerSecrets, Settings, resolve_secrets
@@ -84,6 +86,7 @@ class Runtime:
     runner: JobRunner
     scenes: SceneService
     sessions: SessionService
+    chat: ChatService
     nodes: MediaNodes
     realtime: Realtime
 
@@ -142,6 +145,7 @@ def build_runtime(settings: Settings) -> Runtime:
     verifier = TokenVerifier(tenancy, access)
     sessions = SessionService(tenancy, rooms, access, verifier, instance_id=new_id())
     nodes = MediaNodes()
+    chat = ChatService(rooms, sessions)
     realtime = Realtime(
         sessionmaker,
         bus,
@@ -149,12 +153,14 @@ def build_runtime(settings: Settings) -> Runtime:
         rooms,
         access,
         nodes,
+        chat,
         grace_seconds=settings.rtc_resume_grace_seconds,
         default_empty_timeout=settings.room_empty_timeout_seconds,
         heartbeat_seconds=settings.session_heartbeat_seconds,
     )
     return Runtime(
         sessions=sessions,
+        chat=chat,
         nodes=nodes,
         realtime=realtime,
         settings=settings,
@@ -220,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runner = runtime.runner
     app.state.verifier = TokenVerifier(runtime.tenancy, runtime.access)
     app.state.sessions = runtime.sessions
+    app.state.chat = runtime.chat
     app.state.realtime = runtime.realtime
     app.state.media_info = MediaInfo(nodes=(), local=False, client_ice_addresses=())
 
@@ -229,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_endpoints.router)
     app.include_router(room_endpoints.router)
     app.include_router(session_endpoints.router)
+    app.include_router(chat_endpoints.router)
     app.include_router(realtime_endpoints.router)
     app.include_router(event_endpoints.router)
     app.include_router(webhook_endpoints.router)

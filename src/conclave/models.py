@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and the app see the whole schema."""
 
 from conclave.access.models import IssuedToken, Role
+from conclave.chat.models import ChatMessage
 from conclave.events.models import RoomEvent
 from conclave.kit.db import Base
 from conclave.kit.jobs import Job
@@ -12,6 +13,7 @@ from conclave.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Base",
+    "ChatMessage",
     "Credential",
     "IssuedToken",
     "Job",

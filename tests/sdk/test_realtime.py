@@ -177,7 +177,7 @@ async def test_locked_room_admit_and_deny(
             token = (await api.issue_token(room, name=name, role="attendee")).token
             guest = Participant(media_server.base_url, token=token, ice_addresses=media_server.ice_addresses)
             task = asyncio.create_task(guest.join())
-            waiting = await host.wait_for_event(
+            await host.wait_for_event(
                 "participant_waiting", lambda m: m["participant"]["name"] == name, within=15
             )
             return guest, task  # the waiting id is in host.waiting_participants

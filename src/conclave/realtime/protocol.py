@@ -77,6 +77,22 @@ class Moderate(_Message):
     video: bool | None = None
 
 
+class Chat(_Message):
+    type: Literal["chat"]
+    message: str = Field(min_length=1, max_length=4000)
+    to: str | None = Field(default=None, max_length=36)
+
+
+class Hand(_Message):
+    type: Literal["hand"]
+    raised: bool
+
+
+class Reaction(_Message):
+    type: Literal["reaction"]
+    emoji: str = Field(min_length=1, max_length=16)
+
+
 class Leave(_Message):
     type: Literal["leave"]
 
@@ -86,7 +102,19 @@ class Ping(_Message):
 
 
 ClientMessage = Annotated[
-    Join | Publish | Unpublish | Subscribe | SubscriberAnswer | Trickle | Mute | Moderate | Leave | Ping,
+    Join
+    | Publish
+    | Unpublish
+    | Subscribe
+    | SubscriberAnswer
+    | Trickle
+    | Mute
+    | Moderate
+    | Chat
+    | Hand
+    | Reaction
+    | Leave
+    | Ping,
     Field(discriminator="type"),
 ]
 client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -103,4 +131,5 @@ def participant_view(participant: Participant) -> dict[str, Any]:
         "feed_id": participant.feed_id,
         "audio_muted": participant.audio_muted,
         "video_muted": participant.video_muted,
+        "hand_raised": participant.hand_raised,
     }

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
 
 from conclave.access.service import AccessService
+from conclave.chat.service import ChatService, message_view
 from conclave.kit.errors import ConclaveError, ValidationFailed
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.ids import new_id
@@ -64,6 +65,7 @@ class Peer:
     role: str
     permissions: dict[str, bool]
     socket: WebSocket
+    settings: dict[str, Any] = field(default_factory=dict)
     publisher: MediaHandle | None = None
     feed_id: int | None = None
     subscriber: MediaHandle | None = None
@@ -108,6 +110,7 @@ class RoomRuntime:
     grace: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     empty_timer: asyncio.Task[None] | None = None
     length_timer: asyncio.Task[None] | None = None
+    recording: dict[str, Any] | None = None
 
 
 class RealtimeError(ConclaveError):
@@ -123,6 +126,7 @@ class Realtime:
         rooms: RoomService,
         access: AccessService,
         nodes: MediaNodes,
+        chat: ChatService,
         *,
         grace_seconds: float = 20.0,
         default_empty_timeout: float = 60.0,
@@ -134,6 +138,7 @@ class Realtime:
         self.rooms = rooms
         self.access = access
         self.nodes = nodes
+        self.chat = chat
         self.grace_seconds = grace_seconds
         self.default_empty_timeout = default_empty_timeout
         self.heartbeat_seconds = heartbeat_seconds
@@ -257,6 +262,9 @@ class Realtime:
                     self._schedule_length_timer(runtime, entered.room.session_length * 60.0)
                 others = await self.sessions.present_participants(db, ticket.project_id, entered.session.id)
                 participant, room = entered.participant, entered.room
+                history = await self.chat.history_for(
+                    db, participant, earlier_sessions=bool(room.settings.get("chat_persistence_enabled"))
+                )
                 view = p.participant_view(participant)
                 room_view = {
                     "id": room.id,
@@ -277,6 +285,7 @@ class Realtime:
                 role=participant.role,
                 permissions=ticket.permissions,
                 socket=socket,
+                settings=dict(room.settings),
             )
             runtime.peers[peer.participant_id] = peer
         await peer.send(
@@ -285,6 +294,8 @@ class Realtime:
                 "participant": view,
                 "session_id": entered.session.id,
                 "room": room_view,
+                "chat": [message_view(m) for m in history],
+                "recording": runtime.recording,
                 "permissions": ticket.permissions,
                 "resume_token": participant.resume_token,
                 "resumed": False,
@@ -341,6 +352,10 @@ class Realtime:
             others = await self.sessions.present_participants(
                 db, participant.project_id, participant.session_id
             )
+            room = await self.rooms.find_for_join(db, room_id=participant.room_id, ref=None)
+            history = await self.chat.history_for(
+                db, participant, earlier_sessions=bool(room.settings.get("chat_persistence_enabled"))
+            )
             view = p.participant_view(participant)
         timer = runtime.grace.pop(participant.id, None)
         if timer:
@@ -357,6 +372,7 @@ class Realtime:
             role=participant.role,
             permissions=role.permissions,
             socket=socket,
+            settings=dict(room.settings),
         )
         runtime.peers[peer.participant_id] = peer
         await peer.send(
@@ -364,7 +380,16 @@ class Realtime:
                 "type": "joined",
                 "participant": view,
                 "session_id": participant.session_id,
-                "room": {"id": participant.room_id},
+                "room": {
+                    "id": room.id,
+                    "friendly_url": room.friendly_url,
+                    "name": room.name,
+                    "kind": room.kind,
+                    "is_locked": room.is_locked,
+                    "settings": room.settings,
+                },
+                "chat": [message_view(m) for m in history],
+                "recording": runtime.recording,
                 "permissions": role.permissions,
                 "resume_token": resume_token,
                 "resumed": True,
@@ -389,6 +414,9 @@ class Realtime:
             p.Mute: self._mute,
             p.Moderate: self._moderate,
             p.Ping: self._ping,
+            p.Chat: self._chat,
+            p.Hand: self._hand,
+            p.Reaction: self._reaction,
         }
         reply = await handlers[type(message)](peer, runtime, message)
         if reply is not None:
@@ -400,6 +428,71 @@ class Realtime:
     def _require(peer: Peer, permission: str) -> None:
         if not peer.permissions.get(permission, False):
             raise RealtimeError(f"your role ({peer.role}) may not do this: {permission}", code="not_allowed")
+
+    @staticmethod
+    def _require_setting(peer: Peer, setting: str) -> None:
+        if not peer.settings.get(setting, False):
+            raise RealtimeError(f"this room has {setting} off", code="feature_disabled")
+
+    async def _chat(self, peer: Peer, runtime: RoomRuntime, message: p.Chat) -> dict[str, Any]:
+        self._require(peer, "chat")
+        self._require_setting(peer, "chat_enabled")
+        async with self.tx() as db:
+            sender = await self.sessions.get_participant(db, peer.project_id, peer.participant_id)
+            await self.chat.post_from_participant(db, sender, message.message, to=message.to)
+        return {"type": "ok"}
+
+    async def _hand(self, peer: Peer, runtime: RoomRuntime, message: p.Hand) -> dict[str, Any]:
+        self._require(peer, "raise_hand")
+        self._require_setting(peer, "raise_hand_enabled")
+        async with self.tx() as db:
+            await self.sessions.set_hand(db, peer.project_id, peer.participant_id, message.raised)
+        return {"type": "ok"}
+
+    async def _reaction(self, peer: Peer, runtime: RoomRuntime, message: p.Reaction) -> dict[str, Any]:
+        self._require(peer, "emoji_reactions")
+        self._require_setting(peer, "room_reactions_enabled")
+        reaction = {"type": "reaction", "participant_id": peer.participant_id, "emoji": message.emoji}
+        await self._broadcast(runtime, reaction)
+        return {"type": "ok"}
+
+    async def set_recording(
+        self, room_id: str, *, enabled: bool, record_dir: str | None, recording_id: str, mode: str
+    ) -> str:
+        """Switch the room's media recording on or off; returns the media room key the files carry.
+
+        Called by the recordings service inside its transaction, so a refusal (no live session,
+        media error) rolls its rows back.
+        """
+        runtime = self.runtimes.get(room_id)
+        if runtime is None or runtime.session_id is None or runtime.room_key is None:
+            raise RealtimeError("the room has no live session", code="no_live_session")
+        try:
+            await self._node(runtime).set_recording(runtime.room_key, enabled, record_dir=record_dir)
+        except MediaError as exc:
+            raise RealtimeError(f"the media server refused: {exc}", code="media_error") from None
+        runtime.recording = {"recording_id": recording_id, "mode": mode} if enabled else None
+        kind = "recording_started" if enabled else "recording_stopped"
+        await self._broadcast(runtime, {"type": kind, "recording_id": recording_id, "mode": mode})
+        return runtime.room_key
+
+    def live_media(self, room_id: str) -> tuple[str, str, MediaServer] | None:
+        """(session id, media room key, node) of a room live on this server, for media jobs."""
+        runtime = self.runtimes.get(room_id)
+        if (
+            runtime is None
+            or runtime.session_id is None
+            or runtime.room_key is None
+            or runtime.node_name is None
+        ):
+            return None
+        return runtime.session_id, runtime.room_key, self.nodes.get(runtime.node_name)
+
+    async def broadcast_to_room(self, room_id: str, message: dict[str, Any]) -> None:
+        """Send a server event (a live caption, a poll, ...) to everyone in a room on this server."""
+        runtime = self.runtimes.get(room_id)
+        if runtime is not None:
+            await self._broadcast(runtime, message)
 
     async def _ping(self, peer: Peer, runtime: RoomRuntime, message: p.Ping) -> dict[str, Any]:
         return {"type": "pong"}
@@ -666,6 +759,14 @@ class Realtime:
             )
         elif event.type == "participant.left":
             await self._participant_left(runtime, data["participant_id"], data.get("reason", "left"), data)
+        elif event.type == "chat.message":
+            message = {k: v for k, v in data.items() if k != "room_id"}
+            recipients = {data.get("participant_id"), data.get("to")} if data.get("private") else None
+            await self._broadcast(
+                runtime,
+                {"type": "chat_message", "message": message},
+                only=None if recipients is None else (lambda peer: peer.participant_id in recipients),
+            )
         elif event.type == "participant.updated":
             await self._participant_updated(runtime, data)
         elif event.type == "session.ended" and data.get("session_id") == runtime.session_id:
@@ -725,6 +826,7 @@ class Realtime:
             "feed_id": peer.feed_id if peer else None,
             "audio_muted": data.get("audio_muted"),
             "video_muted": data.get("video_muted"),
+            "hand_raised": data.get("hand_raised", False),
         }
         await self._broadcast(
             runtime,

@@ -176,11 +176,17 @@ class _Link:
 
 
 class _RemoteCandidates:
-    """Candidates the server trickled for one peer connection, held until it can take them."""
+    """Candidates the server trickled for one peer connection, held until it can take them.
+
+    An end-of-candidates that follows *no* candidate is not passed on: aioice would then
+    fail ICE at once, whereas the node's connectivity checks still reach us (its address is
+    learnt as a peer-reflexive candidate), which is how browsers cope with a lost trickle.
+    """
 
     def __init__(self) -> None:
         self.pc: RTCPeerConnection | None = None
         self._pending: list[Message | None] = []
+        self._received = 0
         self._lock = asyncio.Lock()
 
     async def add(self, candidate: Message | None) -> None:
@@ -188,7 +194,7 @@ class _RemoteCandidates:
             if self.pc is None:
                 self._pending.append(candidate)
             else:
-                await _add_candidate(self.pc, candidate)
+                await self._apply(self.pc, candidate)
 
     async def attach(self, pc: RTCPeerConnection) -> None:
         """Call once the remote description is set: flushes what arrived earlier."""
@@ -198,11 +204,25 @@ class _RemoteCandidates:
             self.pc = pc
             pending, self._pending = self._pending, []
             for candidate in pending:
-                await _add_candidate(pc, candidate)
+                await self._apply(pc, candidate)
+
+    async def _apply(self, pc: RTCPeerConnection, candidate: Message | None) -> None:
+        if _is_end_of_candidates(candidate):
+            if self._received == 0:
+                logger.debug("end-of-candidates without any candidate: relying on peer-reflexive discovery")
+                return
+        else:
+            self._received += 1
+        await _add_candidate(pc, candidate)
 
     def reset(self) -> None:
         self.pc = None
         self._pending = []
+        self._received = 0
+
+
+def _is_end_of_candidates(candidate: Message | None) -> bool:
+    return candidate is None or not str(candidate.get("candidate") or "").strip()
 
 
 async def _add_candidate(pc: RTCPeerConnection, candidate: Message | None) -> None:

@@ -63,6 +63,7 @@ class Participant(IdMixin, Base):
     feed_id: Mapped[int | None] = mapped_column()
     audio_muted: Mapped[bool] = mapped_column(default=False)
     video_muted: Mapped[bool] = mapped_column(default=False)
+    hand_raised: Mapped[bool] = mapped_column(default=False, server_default="0")
     joined_at: Mapped[datetime | None] = mapped_column()
     left_at: Mapped[datetime | None] = mapped_column()
     left_reason: Mapped[str | None] = mapped_column(String(32))

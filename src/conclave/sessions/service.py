@@ -339,6 +339,7 @@ class SessionService:
                 participant,
                 audio_muted=participant.audio_muted,
                 video_muted=participant.video_muted,
+                hand_raised=participant.hand_raised,
             ),
         )
         return participant
@@ -387,6 +388,7 @@ class SessionService:
                 participant,
                 audio_muted=participant.audio_muted,
                 video_muted=participant.video_muted,
+                hand_raised=participant.hand_raised,
                 moderated=True,
             ),
         )
@@ -501,6 +503,26 @@ class SessionService:
         return await ParticipantRepository(db, project_id).page(
             params, session_id=session_id, room_id=room_id, external_id=external_id, cursor=cursor
         )
+
+    async def live_session(self, db: AsyncSession, project_id: str, room_id: str) -> Session | None:
+        return await SessionRepository(db, project_id).live_for_room(room_id)
+
+    async def set_hand(
+        self, db: AsyncSession, project_id: str, participant_id: str, raised: bool
+    ) -> Participant:
+        participant = await self._participant(db, project_id, participant_id)
+        participant.hand_raised = raised
+        emit(
+            db,
+            participant_event(
+                "participant.updated",
+                participant,
+                audio_muted=participant.audio_muted,
+                video_muted=participant.video_muted,
+                hand_raised=raised,
+            ),
+        )
+        return participant
 
     async def get_participant(self, db: AsyncSession, project_id: str, participant_id: str) -> Participant:
         return await self._participant(db, project_id, participant_id)
