@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
 
 from conclave.kit.errors import ConclaveError
 from conclave.realtime import protocol as p
@@ -18,14 +16,6 @@ from conclave.sessions.service import JoinRefused
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["realtime"])
-
-
-def _parse(raw: str) -> Any:
-    try:
-        return p.client_message.validate_python(json.loads(raw))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "malformed JSON"
-        raise RealtimeError(f"invalid message: {detail}", code="invalid_message") from None
 
 
 async def _refuse(socket: WebSocket, code: int, error: str, message: str) -> None:
@@ -41,7 +31,7 @@ async def realtime_socket(socket: WebSocket) -> None:
     await socket.accept()
     try:
         raw = await asyncio.wait_for(socket.receive_text(), p.JOIN_TIMEOUT_SECONDS)
-        join = _parse(raw)
+        join = realtime.parse(raw)
         if not isinstance(join, p.Join):
             raise RealtimeError("the first message must be 'join'", code="join_required")
         peer = await realtime.admit(
@@ -70,7 +60,7 @@ async def _serve(socket: WebSocket, realtime: Realtime, peer: Peer) -> None:
             raw = await socket.receive_text()
             message: Any = None
             try:
-                message = _parse(raw)
+                message = realtime.parse(raw)
                 if isinstance(message, p.Leave):
                     left = True
                     await realtime.leave(peer)

@@ -118,6 +118,24 @@ ClientMessage = Annotated[
     Field(discriminator="type"),
 ]
 client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+CORE_TYPES = frozenset(
+    model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for model in (
+        Join,
+        Publish,
+        Unpublish,
+        Subscribe,
+        SubscriberAnswer,
+        Trickle,
+        Mute,
+        Moderate,
+        Chat,
+        Hand,
+        Reaction,
+        Leave,
+        Ping,
+    )
+)
 
 
 def participant_view(participant: Participant) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -48,6 +50,23 @@ from conclave.sessions.service import JoinRefused, JoinTicket, SessionService
 log = logging.getLogger(__name__)
 
 HandleKey = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class PeerContext:
+    """Who sent an extension message, as the handling domain needs to know it."""
+
+    participant_id: str
+    project_id: str
+    room_id: str
+    session_id: str | None
+    name: str
+    role: str
+    permissions: dict[str, bool]
+    settings: dict[str, Any]
+
+
+ExtensionHandler = Callable[[PeerContext, Any], Awaitable[dict[str, Any] | None]]
 
 
 def _key(handle: MediaHandle) -> HandleKey:
@@ -143,11 +162,41 @@ class Realtime:
         self.default_empty_timeout = default_empty_timeout
         self.heartbeat_seconds = heartbeat_seconds
         self.runtimes: dict[str, RoomRuntime] = {}
+        self.extensions: dict[str, tuple[type[BaseModel], ExtensionHandler]] = {}
         self.handles: dict[HandleKey, Peer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
         bus.subscribe(self._on_event)
         nodes.listen(self._on_media)
+
+    # -- extensions --------------------------------------------------------------------------
+
+    def register_message(self, type_name: str, model: type[BaseModel], handler: ExtensionHandler) -> None:
+        """Let a domain (polls, Q&A, captions …) accept its own client message type.
+
+        ``model`` must have a ``type: Literal[type_name]`` field and an optional ``id``; the
+        handler runs with the sender's context and returns the reply (or None). Side effects
+        to other participants go through domain events and :meth:`broadcast_to_room`.
+        """
+        if type_name in self.extensions or type_name in p.CORE_TYPES:
+            raise ValueError(f"realtime message type {type_name!r} is already registered")
+        self.extensions[type_name] = (model, handler)
+
+    def parse(self, raw: str) -> Any:
+        """Decode one client frame: core protocol messages first, then registered extensions."""
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            raise RealtimeError("invalid message: malformed JSON", code="invalid_message") from None
+        kind = data.get("type") if isinstance(data, dict) else None
+        try:
+            if isinstance(kind, str) and kind in self.extensions:
+                return self.extensions[kind][0].model_validate(data)
+            return p.client_message.validate_python(data)
+        except ValidationError as exc:
+            raise RealtimeError(
+                f"invalid message: {exc.errors()[0]['msg']}", code="invalid_message"
+            ) from None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -418,7 +467,21 @@ class Realtime:
             p.Hand: self._hand,
             p.Reaction: self._reaction,
         }
-        reply = await handlers[type(message)](peer, runtime, message)
+        if type(message) in handlers:
+            reply = await handlers[type(message)](peer, runtime, message)
+        else:
+            _, extension = self.extensions[message.type]
+            context = PeerContext(
+                participant_id=peer.participant_id,
+                project_id=peer.project_id,
+                room_id=peer.room_id,
+                session_id=runtime.session_id,
+                name=peer.name,
+                role=peer.role,
+                permissions=peer.permissions,
+                settings=peer.settings,
+            )
+            reply = await extension(context, message)
         if reply is not None:
             if message.id is not None:
                 reply["reply_to"] = message.id
