@@ -106,3 +106,36 @@ async def test_locked_room_waits_for_admission(server: Server, api: Api) -> None
     assert (await walk_in.join())["type"] == "joined"
     for client in (host, guest, walk_in):
         await client.send(type="leave")
+
+
+async def test_bans(server: Server, api: Api) -> None:
+    room = await api.room()
+    mod = await Client.connect(server, f"token={await api.token(room['id'], u='Mod', role='moderator')}")
+    await mod.join()
+    troll = await Client.connect(server, f"token={await api.token(room['id'], u='Troll', ud='troll-1')}")
+    troll_id = (await troll.join())["participant"]["id"]
+    await mod.send(type="moderate", action="kick", participant_id=troll_id, ban_seconds=600)
+    assert await troll.closed_with() == 4410
+    assert await refused(server, f"token={await api.token(room['id'], u='Troll', ud='troll-1')}") == (
+        "banned", 4403,
+    )
+    bans = await api.get(f"/api/v1/bans?room={room['id']}")
+    assert [(b["external_id"], b["room_id"]) for b in bans["data"]] == [("troll-1", room["id"])]
+    other_room = await api.room()
+    elsewhere = await api.token(other_room["id"], u="Troll", ud="troll-1")
+    visitor = await Client.connect(server, f"token={elsewhere}")
+    assert (await visitor.join())["type"] == "joined"  # a room ban, not a project ban
+    await visitor.send(type="leave")
+
+    response = await api.http.delete(f"/api/v1/bans/{bans['data'][0]['id']}", headers=api.headers)
+    assert response.status_code == 204
+    back = await Client.connect(server, f"token={await api.token(room['id'], u='Troll', ud='troll-1')}")
+    assert (await back.join())["type"] == "joined"
+    await back.send(type="leave")
+
+    response = await api.post("/api/v1/bans", {"ip": "127.0.0.1", "duration_seconds": 60})
+    assert response.status_code == 200, response.text
+    assert await refused(server, f"token={await api.token(room['id'], u='Anyone')}") == ("banned", 4403)
+    await api.http.delete(f"/api/v1/bans/{response.json()['id']}", headers=api.headers)
+    assert (await api.post("/api/v1/bans", {"reason": "nobody"})).status_code == 422
+    await mod.send(type="leave")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conclave.kit.db import Base, IdMixin, TimestampMixin
@@ -41,3 +41,22 @@ class IssuedToken(Base):
     first_used_at: Mapped[datetime | None] = mapped_column()
     first_used_ip: Mapped[str | None] = mapped_column(String(45))
     uses: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class BanRule(IdMixin, Base):
+    """Keeps someone out: by external user id and/or IP, in one room or the whole project, until a time."""
+
+    __tablename__ = "ban_rules"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("external_id IS NOT NULL OR ip IS NOT NULL", name="target"),
+        Index("ix_ban_rules_project_created", "project_id", "created_at", "id"),
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import String, cast, or_, select
 
-from conclave.access.models import IssuedToken, Role
+from conclave.access.models import BanRule, IssuedToken, Role
+from conclave.kit.pagination import PageParams
 from conclave.kit.repository import ProjectScopedRepository
 from conclave.rooms.models import Room
 
@@ -41,3 +44,39 @@ class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
         statement = self.scoped().where(IssuedToken.jti == jti)
         token: IssuedToken | None = (await self.session.execute(statement)).scalar_one_or_none()
         return token
+
+
+class BanRepository(ProjectScopedRepository[BanRule]):
+    model = BanRule
+
+    async def get(self, ban_id: str) -> BanRule | None:
+        found: BanRule | None = (
+            await self.session.execute(self.scoped().where(BanRule.id == ban_id))
+        ).scalar_one_or_none()
+        return found
+
+    async def matching(
+        self, room_id: str, external_id: str | None, ip: str | None, now: datetime
+    ) -> BanRule | None:
+        who = []
+        if external_id:
+            who.append(BanRule.external_id == external_id)
+        if ip:
+            who.append(BanRule.ip == ip)
+        if not who:
+            return None
+        statement = self.scoped().where(
+            or_(*who),
+            or_(BanRule.room_id.is_(None), BanRule.room_id == room_id),
+            or_(BanRule.expires_at.is_(None), BanRule.expires_at > now),
+        )
+        found: BanRule | None = (await self.session.execute(statement.limit(1))).scalars().first()
+        return found
+
+    async def page(
+        self, params: PageParams, room_id: str | None, cursor: BanRule | None
+    ) -> tuple[list[BanRule], int]:
+        statement = self.scoped()
+        if room_id is not None:
+            statement = statement.where(BanRule.room_id == room_id)
+        return await self.paginate(statement, params, cursor)

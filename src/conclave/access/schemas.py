@@ -53,3 +53,31 @@ class TokenRequest(RequestModel):
 class TokenOut(ResponseModel):
     token: str
     link: str
+
+
+class BanCreate(RequestModel):
+    external_id: str | None = Field(default=None, min_length=1, max_length=255)
+    ip: str | None = Field(default=None, max_length=45, pattern=r"^[0-9a-fA-F:.]+$")
+    room: str | None = Field(
+        default=None, description="Room id or friendly_url; omitted = the whole project."
+    )
+    duration_seconds: int | None = Field(
+        default=None, ge=1, le=10 * 365 * 24 * 3600, description="Omitted = forever."
+    )
+    reason: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _someone(self) -> BanCreate:
+        if self.external_id is None and self.ip is None:
+            raise ValueError("give external_id and/or ip")
+        return self
+
+
+class BanOut(ResponseModel):
+    id: str
+    room_id: str | None
+    external_id: str | None
+    ip: str | None
+    reason: str | None
+    expires_at: Timestamp | None
+    created_at: Timestamp

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conclave.access.models import IssuedToken, Role
+from conclave.access.models import BanRule, IssuedToken, Role
 from conclave.access.permissions import BUILT_IN_ROLES, PERMISSIONS, permission_map
-from conclave.access.repository import IssuedTokenRepository, RoleRepository
+from conclave.access.repository import BanRepository, IssuedTokenRepository, RoleRepository
 from conclave.access.schemas import RoleCreate, RoleUpdate, TokenRequest
 from conclave.kit.errors import Conflict, NotFound, ValidationFailed
 from conclave.kit.ids import new_id
+from conclave.kit.pagination import PageParams
 from conclave.kit.time import from_timestamp, utcnow
 from conclave.rooms.models import Room
 from conclave.tenancy.models import Project
@@ -152,9 +153,59 @@ class AccessService:
             )
         await session.delete(role)
 
+    # -- bans --------------------------------------------------------------------------------
+
+    async def create_ban(
+        self,
+        session: AsyncSession,
+        project_id: str,
+        *,
+        room_id: str | None,
+        external_id: str | None,
+        ip: str | None,
+        duration_seconds: int | None,
+        reason: str | None,
+    ) -> BanRule:
+        if external_id is None and ip is None:
+            raise ValidationFailed("a ban needs an external_id or an ip", code="ban_target_required")
+        expires = utcnow() + timedelta(seconds=duration_seconds) if duration_seconds else None
+        ban = BanRule(
+            project_id=project_id,
+            room_id=room_id,
+            external_id=external_id,
+            ip=ip,
+            reason=reason,
+            expires_at=expires,
+        )
+        session.add(ban)
+        await session.flush()
+        return ban
+
+    async def find_ban(
+        self, session: AsyncSession, project_id: str, room_id: str, external_id: str | None, ip: str | None
+    ) -> BanRule | None:
+        return await BanRepository(session, project_id).matching(room_id, external_id, ip, utcnow())
+
+    async def list_bans(
+        self, session: AsyncSession, project_id: str, params: PageParams, room_id: str | None
+    ) -> tuple[list[BanRule], int]:
+        repository = BanRepository(session, project_id)
+        cursor = await repository.get(params.after) if params.after else None
+        if params.after and cursor is None:
+            raise NotFound(f"ban {params.after!r} given as 'after' not found", code="ban_not_found")
+        return await repository.page(params, room_id, cursor)
+
+    async def delete_ban(self, session: AsyncSession, project_id: str, ban_id: str) -> None:
+        ban = await BanRepository(session, project_id).get(ban_id)
+        if ban is None:
+            raise NotFound(f"ban {ban_id!r} not found", code="ban_not_found")
+        await session.delete(ban)
+
     # -- tokens ------------------------------------------------------------------------------
 
-    async def record_token_use(self, session: AsyncSession, project_id: str, jti: str, ip: str | None) -> None:
+    async def record_token_use(
+        self, session: AsyncSession, project_id: str, jti: str, ip: str | None
+    ) -> None:
         """Note that a token admitted someone (Videsk ``authorizations`` show the first use)."""
         token = await IssuedTokenRepository(session, project_id).get(jti)
         if token is None:

@@ -75,6 +75,7 @@ class Moderate(_Message):
     participant_id: str | None = None
     audio: bool | None = None
     video: bool | None = None
+    ban_seconds: int | None = Field(default=None, ge=1, le=10 * 365 * 24 * 3600)
 
 
 class Chat(_Message):

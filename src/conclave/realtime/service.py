@@ -259,7 +259,11 @@ class Realtime:
             return await self._resume(socket, join.resume)
         async with self.tx() as db:
             ticket = await self.sessions.authorize(
-                db, token=token, room_ref=room_ref, display_name=join.display_name
+                db,
+                token=token,
+                room_ref=room_ref,
+                display_name=join.display_name,
+                ip=socket.client.host if socket.client else None,
             )
         runtime = self._runtime(ticket.room_id, ticket.project_id)
         if ticket.needs_admission and not await self._wait_for_admission(socket, runtime, ticket):
@@ -706,7 +710,9 @@ class Realtime:
             elif not message.participant_id:
                 raise ValidationFailed("participant_id is required", code="participant_required")
             elif action == "kick":
-                await self.sessions.kick(db, peer.project_id, peer.room_id, message.participant_id)
+                await self.sessions.kick(
+                    db, peer.project_id, peer.room_id, message.participant_id, ban_seconds=message.ban_seconds
+                )
             else:
                 await self.sessions.moderate_mute(
                     db, peer.project_id, peer.room_id, message.participant_id, message.audio, message.video

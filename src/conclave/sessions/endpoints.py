@@ -6,10 +6,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from conclave.access.schemas import BanCreate, BanOut
 from conclave.kit.pagination import Page, PageParams, page_params
 from conclave.kit.routing import TransactionalRoute
 from conclave.sessions.models import Participant
-from conclave.sessions.schemas import LiveCount, MuteRequest, ParticipantOut, SessionOut, SessionStatistics
+from conclave.sessions.schemas import (
+    KickRequest,
+    LiveCount,
+    MuteRequest,
+    ParticipantOut,
+    SessionOut,
+    SessionStatistics,
+)
 from conclave.sessions.service import SessionService
 from conclave.tenancy.auth import CurrentProject, Session
 
@@ -121,10 +129,19 @@ async def project_live_count(project: CurrentProject, db: Session, sessions: Ses
     "/rooms/{room}/participants/{participant_id}/kick", response_model=ParticipantOut, tags=["moderation"]
 )
 async def kick_participant(
-    room: str, participant_id: str, project: CurrentProject, db: Session, sessions: Sessions
+    room: str,
+    participant_id: str,
+    project: CurrentProject,
+    db: Session,
+    sessions: Sessions,
+    body: KickRequest | None = None,
 ) -> ParticipantOut:
-    """Remove a participant from the meeting: their media and socket are closed."""
-    return participant_out(await sessions.kick(db, project.id, room, participant_id))
+    """Remove a participant from the meeting (their media and socket are closed), optionally banning them."""
+    ban = body.ban_seconds if body else None
+    reason = body.reason if body else None
+    return participant_out(
+        await sessions.kick(db, project.id, room, participant_id, ban_seconds=ban, reason=reason)
+    )
 
 
 @router.post(
@@ -142,3 +159,26 @@ async def mute_participant(
     return participant_out(
         await sessions.moderate_mute(db, project.id, room, participant_id, body.audio, body.video)
     )
+
+
+@router.get("/bans", response_model=Page[BanOut], tags=["moderation"])
+async def list_bans(
+    project: CurrentProject,
+    db: Session,
+    sessions: Sessions,
+    page: Pagination,
+    room: Annotated[str | None, Query(description="Only bans of this room.")] = None,
+) -> Page[BanOut]:
+    rows, total = await sessions.list_bans(db, project.id, page, room)
+    return Page(total_count=total, data=[BanOut.model_validate(row) for row in rows])
+
+
+@router.post("/bans", response_model=BanOut, tags=["moderation"])
+async def create_ban(body: BanCreate, project: CurrentProject, db: Session, sessions: Sessions) -> BanOut:
+    """Keep a user (external id) or an IP out of one room or of every room of the project."""
+    return BanOut.model_validate(await sessions.ban(db, project.id, body))
+
+
+@router.delete("/bans/{ban_id}", status_code=204, tags=["moderation"])
+async def delete_ban(ban_id: str, project: CurrentProject, db: Session, sessions: Sessions) -> None:
+    await sessions.unban(db, project.id, ban_id)

@@ -57,3 +57,13 @@ class LiveCount(ResponseModel):
 class MuteRequest(RequestModel):
     audio: bool | None = None
     video: bool | None = None
+
+
+class KickRequest(RequestModel):
+    ban_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=10 * 365 * 24 * 3600,
+        description="Also keep them out of this room for this long.",
+    )
+    reason: str | None = Field(default=None, max_length=500)

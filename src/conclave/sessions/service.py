@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conclave.access.models import BanRule
+from conclave.access.schemas import BanCreate
 from conclave.access.service import AccessService
 from conclave.access.verifier import TokenRejected, TokenVerifier, unverified_room_id
 from conclave.kit.errors import ConclaveError, Conflict, NotFound, ValidationFailed
@@ -121,7 +123,13 @@ class SessionService:
     # -- admission ---------------------------------------------------------------------------
 
     async def authorize(
-        self, db: AsyncSession, *, token: str | None, room_ref: str | None, display_name: str | None
+        self,
+        db: AsyncSession,
+        *,
+        token: str | None,
+        room_ref: str | None,
+        display_name: str | None,
+        ip: str | None = None,
     ) -> JoinTicket:
         """Check a join request against the room and token, without counting anyone yet."""
         room_id = unverified_room_id(token) if token else None
@@ -160,6 +168,8 @@ class SessionService:
         if not name:
             raise JoinRefused("display_name is required", code="display_name_required", close_code=4400)
         self._check_open(room)
+        if await self.access.find_ban(db, room.project_id, room.id, external_id, ip) is not None:
+            raise JoinRefused("you are banned from this room", code="banned", close_code=4403)
         return JoinTicket(
             room_id=room.id,
             project_id=room.project_id,
@@ -358,11 +368,52 @@ class SessionService:
         return participant
 
     async def kick(
-        self, db: AsyncSession, project_id: str, room_ref: str, participant_id: str
+        self,
+        db: AsyncSession,
+        project_id: str,
+        room_ref: str,
+        participant_id: str,
+        *,
+        ban_seconds: int | None = None,
+        reason: str | None = None,
     ) -> Participant:
-        """Remove someone; the realtime layer closes their socket and media on ``participant.left``."""
+        """Remove someone, optionally banning them from the room (by external id, else by IP).
+
+        The realtime layer closes their socket and media when ``participant.left`` is published.
+        """
         participant = await self._present_in_room(db, project_id, room_ref, participant_id)
+        if ban_seconds is not None:
+            await self.access.create_ban(
+                db,
+                project_id,
+                room_id=participant.room_id,
+                external_id=participant.external_id,
+                ip=None if participant.external_id else participant.ip,
+                duration_seconds=ban_seconds,
+                reason=reason or "removed by a moderator",
+            )
         return (await self.leave(db, project_id, participant.id, "kicked")).participant
+
+    async def ban(self, db: AsyncSession, project_id: str, data: BanCreate) -> BanRule:
+        room_id = (await self.rooms.get_room(db, project_id, data.room)).id if data.room else None
+        return await self.access.create_ban(
+            db,
+            project_id,
+            room_id=room_id,
+            external_id=data.external_id,
+            ip=data.ip,
+            duration_seconds=data.duration_seconds,
+            reason=data.reason,
+        )
+
+    async def unban(self, db: AsyncSession, project_id: str, ban_id: str) -> None:
+        await self.access.delete_ban(db, project_id, ban_id)
+
+    async def list_bans(
+        self, db: AsyncSession, project_id: str, params: PageParams, room_ref: str | None
+    ) -> tuple[list[BanRule], int]:
+        room_id = (await self.rooms.get_room(db, project_id, room_ref)).id if room_ref else None
+        return await self.access.list_bans(db, project_id, params, room_id)
 
     async def moderate_mute(
         self,

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-26 15:45:00
+Create Date: 2026-11-26 15:30:00
 """
 
 from __future__ import annotations
