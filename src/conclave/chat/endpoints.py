@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from conclave.chat.schemas import ChatMessageOut, ChatPost
 from conclave.chat.service import ChatService
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def chat_service(request: Request) -> ChatService:
-    service: ChatService = request.app.state.chat
-    return service
-
-
-Chat = Annotated[ChatService, Depends(chat_service)]
+Chat = Annotated[ChatService, Depends(from_state("chat"))]
 Pagination = Annotated[PageParams, Depends(page_params)]
 router = APIRouter(prefix="/api/v1", tags=["chat"], route_class=TransactionalRoute)
 

@@ -19,7 +19,17 @@ from conclave.kit.transaction import finish
 _STATE_KEY = "db_session"
 
 
-def get_session(request: Request) -> AsyncSession:
+def from_state(attribute: str) -> Callable[[Request], Coroutine[Any, Any, Any]]:
+    """A dependency returning a service wired by ``create_app`` (async: no threadpool hop)."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, attribute)
+
+    dependency.__name__ = f"{attribute}_from_state"
+    return dependency
+
+
+async def get_session(request: Request) -> AsyncSession:
     """The request's session, opened on first use."""
     session: AsyncSession | None = getattr(request.state, _STATE_KEY, None)
     if session is None:

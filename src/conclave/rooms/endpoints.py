@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query
 
 from conclave.access.schemas import TokenOut, TokenRequest
 from conclave.access.service import AccessService
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.rooms.schemas import (
     DeleteByTags,
     DeletedRooms,
@@ -22,19 +22,8 @@ from conclave.rooms.schemas import (
 from conclave.rooms.service import RoomService
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def room_service(request: Request) -> RoomService:
-    service: RoomService = request.app.state.rooms
-    return service
-
-
-def access_service(request: Request) -> AccessService:
-    service: AccessService = request.app.state.access
-    return service
-
-
-Rooms = Annotated[RoomService, Depends(room_service)]
-Access = Annotated[AccessService, Depends(access_service)]
+Rooms = Annotated[RoomService, Depends(from_state("rooms"))]
+Access = Annotated[AccessService, Depends(from_state("access"))]
 Pagination = Annotated[PageParams, Depends(page_params)]
 
 router = APIRouter(prefix="/api/v1", tags=["rooms"], route_class=TransactionalRoute)
@@ -112,6 +101,6 @@ async def issue_room_token(
     body: TokenRequest | None = None,
 ) -> TokenOut:
     """An HS256 JWT for one participant, signed with the project secret, and a link that opens the room."""
-    target = await rooms.get_room(session, project.id, room)
+    target = await rooms.get_room(session, project.id, room, with_tags=False)
     issued = await access.issue_token(session, project, target, body or TokenRequest())
     return TokenOut(token=issued.token, link=issued.link)

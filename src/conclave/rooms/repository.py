@@ -27,12 +27,14 @@ async def rooms_by_global_ref(session: AsyncSession, ref: str) -> list[Room]:
 class RoomRepository(ProjectScopedRepository[Room]):
     model = Room
 
-    async def by_ref(self, ref: str) -> Room | None:
+    async def by_ref(self, ref: str, *, with_tags: bool = True) -> Room | None:
         """A room by UUID or friendly_url, as every ``{room}`` path parameter accepts."""
         condition = (
             or_(Room.id == ref, Room.friendly_url == ref) if is_uuid(ref) else Room.friendly_url == ref
         )
-        statement = self.scoped().where(condition).options(selectinload(Room.tag_rows))
+        statement = self.scoped().where(condition)
+        if with_tags:
+            statement = statement.options(selectinload(Room.tag_rows))
         room: Room | None = (await self.session.execute(statement)).scalars().first()
         return room
 

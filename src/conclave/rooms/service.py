@@ -85,8 +85,11 @@ class RoomService:
 
     # -- rooms -------------------------------------------------------------------------------
 
-    async def get_room(self, session: AsyncSession, project_id: str, ref: str) -> Room:
-        room = await RoomRepository(session, project_id).by_ref(ref)
+    async def get_room(
+        self, session: AsyncSession, project_id: str, ref: str, *, with_tags: bool = True
+    ) -> Room:
+        """``with_tags=False`` skips loading tags for callers that never show the room (token issue)."""
+        room = await RoomRepository(session, project_id).by_ref(ref, with_tags=with_tags)
         if room is None:
             raise NotFound(f"room {ref!r} not found", code="room_not_found")
         return room
@@ -113,10 +116,12 @@ class RoomService:
         if data.scene_id is not None:
             await self.check_scene(session, project.id, data.scene_id)
 
-        # Count first: the usage upsert takes the lock that serialises concurrent creations.
-        await self.tenancy.count_room_created(session, project)
+        # The usage upsert locks the project's counter row until commit. With an active-room
+        # limit it must come first, to serialise the count below across concurrent creations;
+        # otherwise it comes last, so the lock is held for as short a time as possible.
         opens_now = not (data.scheduled_start_at and data.scheduled_start_at > utcnow())
         if opens_now and project.max_active_rooms is not None:
+            await self.tenancy.count_room_created(session, project)
             await self._check_active_rooms(repository, project.max_active_rooms)
         friendly_url = await self._friendly_url(repository, data.friendly_url)
         await self._check_external_id(repository, data.external_id)
@@ -138,6 +143,8 @@ class RoomService:
         room.tag_rows = [RoomTag(tag=tag) for tag in dict.fromkeys(data.tags or [])]
         session.add(room)
         await session.flush()
+        if not (opens_now and project.max_active_rooms is not None):
+            await self.tenancy.count_room_created(session, project)
         emit(session, self._event("room.created", room))
         return room
 
@@ -349,16 +356,15 @@ class RoomService:
     async def _friendly_url(
         repository: RoomRepository, wanted: str | None, *, except_id: str | None = None
     ) -> str:
-        if wanted is not None:
-            if await repository.friendly_url_taken(wanted, except_id=except_id):
-                raise Conflict(
-                    f"friendly_url {wanted!r} is already used by another room", code="friendly_url_taken"
-                )
-            return wanted
-        while True:
-            candidate = new_friendly_url()
-            if not await repository.friendly_url_taken(candidate):
-                return candidate
+        """A wanted path is checked for a clear 409; a generated one (≈10^14 choices) is not
+        queried first: the unique constraint still guards against the improbable collision."""
+        if wanted is None:
+            return new_friendly_url()
+        if await repository.friendly_url_taken(wanted, except_id=except_id):
+            raise Conflict(
+                f"friendly_url {wanted!r} is already used by another room", code="friendly_url_taken"
+            )
+        return wanted
 
     @staticmethod
     async def _check_external_id(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from conclave.access.schemas import BanCreate, BanOut
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.sessions.models import Participant
 from conclave.sessions.schemas import (
     KickRequest,
@@ -21,13 +21,7 @@ from conclave.sessions.schemas import (
 from conclave.sessions.service import SessionService
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def session_service(request: Request) -> SessionService:
-    service: SessionService = request.app.state.sessions
-    return service
-
-
-Sessions = Annotated[SessionService, Depends(session_service)]
+Sessions = Annotated[SessionService, Depends(from_state("sessions"))]
 Pagination = Annotated[PageParams, Depends(page_params)]
 router = APIRouter(prefix="/api/v1", tags=["sessions"], route_class=TransactionalRoute)
 

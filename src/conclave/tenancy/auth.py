@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.kit.errors import Unauthorized
-from conclave.kit.routing import get_session
+from conclave.kit.routing import from_state, get_session
 from conclave.tenancy.models import Organization, Project
 from conclave.tenancy.service import TenancyService
 
@@ -48,12 +48,7 @@ def parse_authorization(header: str | None) -> tuple[str | None, str]:
     )
 
 
-def tenancy_service(request: Request) -> TenancyService:
-    service: TenancyService = request.app.state.tenancy
-    return service
-
-
-Tenancy = Annotated[TenancyService, Depends(tenancy_service)]
+Tenancy = Annotated[TenancyService, Depends(from_state("tenancy"))]
 
 
 async def authenticated_project(request: Request, session: Session, tenancy: Tenancy) -> Project:
@@ -71,7 +66,7 @@ async def authenticated_organization(request: Request, session: Session, tenancy
     return await tenancy.authenticate_organization(session, secret, username=username)
 
 
-def administrator(request: Request) -> None:
+async def administrator(request: Request) -> None:
     _, token = parse_authorization(request.headers.get("authorization"))
     expected: str = request.app.state.secrets.admin_token
     if not hmac.compare_digest(token.encode(), expected.encode()):

@@ -31,6 +31,15 @@ class TenancyRepository:
         statement = select(Credential).where(Credential.secret_digest == digest)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def project_credential_by_digest(self, digest: str) -> tuple[Credential, Project] | None:
+        statement = (
+            select(Credential, Project)
+            .join(Project, Project.id == Credential.project_id)
+            .where(Credential.secret_digest == digest)
+        )
+        row = (await self.session.execute(statement)).first()
+        return None if row is None else (row[0], row[1])
+
     async def credential_by_key_id(self, key_id: str) -> Credential | None:
         statement = select(Credential).where(Credential.key_id == key_id)
         return (await self.session.execute(statement)).scalar_one_or_none()

@@ -306,13 +306,16 @@ class TenancyService:
     async def authenticate_project(
         self, session: AsyncSession, secret: str, *, username: str | None = None
     ) -> Project:
-        """Resolve a project from its secret; inactive and suspended projects are refused (403)."""
-        credential = await self._usable_by_secret(session, secret)
-        if credential is None or credential.project_id is None:
+        """Resolve a project from its secret; inactive and suspended projects are refused (403).
+
+        One query (credential joined to its project): this runs on every native request.
+        """
+        found = await TenancyRepository(session).project_credential_by_digest(self.box.digest(secret))
+        if found is None or not found[0].is_usable(utcnow()):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
-        if username is not None and username not in (credential.project_id, credential.key_id):
+        credential, project = found
+        if username is not None and username not in (project.id, credential.key_id):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
-        project = await self.get_project(session, credential.project_id)
         if project.status != "active":
             raise Forbidden(
                 f"project is {project.status}; its credentials are not accepted", code="project_inactive"
