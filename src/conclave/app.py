@@ -33,10 +33,23 @@ from conclave.kit.events import InProcessEventBus
 from conclave.kit.ids import new_id
 from conclave.kit.jobs import JobQueue, JobRunner
 from conclave.kit.migrate import current_revisions, head_revisions, upgrade
+from conclave.libraries import endpoints as library_endpoints
+from conclave.libraries.service import LibraryService
 from conclave.media.nodes import MediaNodes
 from conclave.media.setup import MediaInfo, start_media
+from conclave.polls import endpoints as poll_endpoints
+from conclave.polls.service import PollService
+from conclave.qa import endpoints as qa_endpoints
+from conclave.qa.service import QaService
+from conclave.quizzes import endpoints as quiz_endpoints
+from conclave.quizzes import tasks as quiz_tasks
+from conclave.quizzes.service import QuizService
 from conclave.realtime import endpoints as realtime_endpoints
 from conclave.realtime.service import Realtime
+from conclave.recordings import endpoints as recording_endpoints
+from conclave.recordings import tasks as recording_tasks
+from conclave.recordings.service import RecordingService, RecordingSettings, link_key
+from conclave.recordings.storage import storage_from_settings
 from conclave.rooms import endpoints as room_endpoints
 from conclave.rooms.service import RoomService
 from conclave.scenes import endpoints as scene_endpoints
@@ -45,6 +58,9 @@ from conclave.sessions import endpoints as session_endpoints
 from conclave.sessions.service import SessionService
 from conclave.tenancy import endpoints as tenancy_endpoints
 from conclave.tenancy.service import TenancyService
+from conclave.transcripts import endpoints as transcript_endpoints
+from conclave.transcripts import tasks as transcript_tasks
+from conclave.transcripts.service import TranscriptService
 from conclave.webhooks import endpoints as webhook_endpoints
 from conclave.webhooks import tasks as webhook_tasks
 from conclave.webhooks.sender import WebhookSender
@@ -89,6 +105,12 @@ class Runtime:
     chat: ChatService
     nodes: MediaNodes
     realtime: Realtime
+    recordings: RecordingService
+    qa: QaService
+    polls: PollService
+    quizzes: QuizService
+    transcripts: TranscriptService
+    libraries: LibraryService
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -158,7 +180,55 @@ def build_runtime(settings: Settings) -> Runtime:
         default_empty_timeout=settings.room_empty_timeout_seconds,
         heartbeat_seconds=settings.session_heartbeat_seconds,
     )
+    # In-meeting content: each domain registers its realtime messages and its live fan-out.
+    qa = QaService(rooms, sessions)
+    qa_endpoints.register_live(realtime, qa, sessionmaker, bus)
+    polls = PollService(rooms, sessions)
+    poll_endpoints.register_live(realtime, polls, sessionmaker, bus)
+    quizzes = QuizService(rooms, sessions, jobs)
+    quiz_endpoints.register_live(realtime, quizzes, sessionmaker, bus)
+    quiz_tasks.register(jobs, quizzes, sessionmaker, bus)
+    transcripts = TranscriptService(rooms, sessions, jobs)
+    transcript_endpoints.register_live(realtime, transcripts, sessionmaker, bus)
+    transcript_tasks.register(jobs, transcripts, sessionmaker, bus)
+    libraries = LibraryService(
+        rooms,
+        sessions,
+        chat,
+        data_dir=settings.data_dir,
+        master_key=server_secrets.master_key,
+        public_url=settings.resolved_public_url,
+    )
+    library_endpoints.register_live(realtime, libraries, sessionmaker, bus)
+    recordings = RecordingService(
+        sessionmaker,
+        bus,
+        jobs,
+        storage_from_settings(settings),
+        tenancy,
+        rooms,
+        sessions,
+        realtime,
+        nodes,
+        RecordingSettings(
+            raw_root=settings.resolved_recordings_raw_dir,
+            work_root=(settings.data_dir / "recordings" / "work").resolve(),
+            public_url=settings.resolved_public_url,
+            link_ttl_seconds=settings.recording_link_ttl_seconds,
+            video_preset=settings.recording_video_preset,
+            process_timeout=settings.recording_process_timeout_seconds,
+            sweep_interval=settings.recording_retention_sweep_seconds,
+        ),
+        signing_key=link_key(server_secrets.master_key),
+    )
+    recording_tasks.register(jobs, recordings)
     return Runtime(
+        recordings=recordings,
+        qa=qa,
+        polls=polls,
+        quizzes=quizzes,
+        transcripts=transcripts,
+        libraries=libraries,
         sessions=sessions,
         chat=chat,
         nodes=nodes,
@@ -228,6 +298,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = runtime.sessions
     app.state.chat = runtime.chat
     app.state.realtime = runtime.realtime
+    app.state.recordings = runtime.recordings
+    app.state.qa = runtime.qa
+    app.state.polls = runtime.polls
+    app.state.quizzes = runtime.quizzes
+    app.state.transcripts = runtime.transcripts
+    app.state.libraries = runtime.libraries
     app.state.media_info = MediaInfo(nodes=(), local=False, client_ice_addresses=())
 
     exception_handlers.install(app)
@@ -237,7 +313,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(room_endpoints.router)
     app.include_router(session_endpoints.router)
     app.include_router(chat_endpoints.router)
+    app.include_router(qa_endpoints.router)
+    app.include_router(poll_endpoints.router)
+    app.include_router(quiz_endpoints.router)
+    app.include_router(transcript_endpoints.router)
+    app.include_router(library_endpoints.router)
     app.include_router(realtime_endpoints.router)
+    app.include_router(recording_endpoints.router)
+    from conclave.web.endpoints import router as meeting_page_router
+
+    app.include_router(meeting_page_router)
     app.include_router(event_endpoints.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(scene_endpoints.router)

@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     webhook_disable_after_failures: int = Field(default=20, ge=0)
     webhook_response_body_limit: int = Field(default=2048, ge=0)
 
+    # Recordings (docs/recordings.md): raw Janus captures stay local to the media node's host;
+    # finished files go to ``storage_url`` (default: a folder under the data dir).
+    recordings_raw_dir: Path | None = None
+    storage_url: str | None = None
+    storage_endpoint_url: str | None = None
+    storage_region: str | None = None
+    storage_access_key_id: str | None = None
+    storage_secret_access_key: SecretStr | None = None
+    recording_link_ttl_seconds: int = Field(default=3600, gt=0)
+    recording_process_timeout_seconds: float = Field(default=3 * 3600.0, gt=0)
+    recording_retention_sweep_seconds: float = Field(default=3600.0, gt=0)
+    recording_video_preset: str = "veryfast"
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -83,6 +96,14 @@ class Settings(BaseSettings):
     @property
     def resolved_public_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def resolved_recordings_raw_dir(self) -> Path:
+        return (self.recordings_raw_dir or self.data_dir / "recordings" / "raw").resolve()
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or (self.data_dir / "recordings" / "files").resolve().as_uri()
 
     @property
     def should_auto_migrate(self) -> bool:

@@ -5,28 +5,51 @@ from conclave.chat.models import ChatMessage
 from conclave.events.models import RoomEvent
 from conclave.kit.db import Base
 from conclave.kit.jobs import Job
+from conclave.recordings.models import Recording, RecordingFile
+from conclave.libraries.models import Library, LibraryFile
+from conclave.polls.models import Poll, PollOption, PollVote
+from conclave.qa.models import Answer, Question, QuestionVote
+from conclave.quizzes.models import Quiz, QuizChoice, QuizQuestion, QuizResponse, QuizRun
 from conclave.rooms.models import Room, RoomTag
 from conclave.scenes.models import Scene
 from conclave.sessions.models import Participant, Session
 from conclave.tenancy.models import Credential, Organization, Project, ProjectDailyUsage
+from conclave.transcripts.models import Summary, TranscriptSegment
 from conclave.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "Answer",
     "Base",
     "ChatMessage",
     "Credential",
     "IssuedToken",
     "Job",
+    "Library",
+    "LibraryFile",
     "Organization",
     "Participant",
+    "Poll",
+    "PollOption",
+    "PollVote",
     "Project",
     "ProjectDailyUsage",
+    "Recording",
+    "RecordingFile",
+    "Question",
+    "QuestionVote",
+    "Quiz",
+    "QuizChoice",
+    "QuizQuestion",
+    "QuizResponse",
+    "QuizRun",
     "Role",
     "Room",
     "RoomEvent",
     "RoomTag",
     "Scene",
     "Session",
+    "Summary",
+    "TranscriptSegment",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -40,10 +41,12 @@ async def join(media_server: ServerProcess, api: ConclaveClient) -> AsyncIterato
     """``await join(room, name, role)``: a joined participant, left at teardown."""
     participants: list[Participant] = []
 
-    async def make(room: str, name: str, role: str = "moderator", **options: object) -> Participant:
-        issued = await api.issue_token(room, name=name, role=role, user_id=f"user-{name}")
+    async def make(room: str, name: str, role: str = "moderator") -> Participant:
+        issued = await api.issue_token(
+            room, name=name, role=role, user_id=f"user-{name}-{uuid.uuid4().hex[:6]}"
+        )
         participant = Participant(
-            media_server.base_url, token=issued.token, ice_addresses=media_server.ice_addresses, **options
+            media_server.base_url, token=issued.token, ice_addresses=media_server.ice_addresses
         )
         participants.append(participant)
         await participant.join()
@@ -55,7 +58,16 @@ async def join(media_server: ServerProcess, api: ConclaveClient) -> AsyncIterato
         await asyncio.wait_for(asyncio.gather(*(p.leave() for p in participants), return_exceptions=True), 30)
 
 
-async def new_room(api: ConclaveClient, **fields: object) -> str:
+async def eventually(predicate: Callable[[], bool], within: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within:g}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def new_room(api: ConclaveClient, **fields: Any) -> str:
     slug = f"rt-{uuid.uuid4().hex[:10]}"
     await api.create_room(friendly_url=slug, **fields)
     return slug
@@ -140,15 +152,19 @@ async def test_refused_admissions_are_typed(media_server: ServerProcess, api: Co
         private = await new_room(api, privacy="private")
         token = (await api.issue_token(private, name="eve")).token
         forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-        cases = [
-            ({"token": forged}, 4401),
-            ({"room": private, "display_name": "eve"}, 4403),
-            ({"room": f"missing-{uuid.uuid4().hex[:8]}", "display_name": "eve"}, 4404),
+        cases: list[tuple[str | None, str | None, int]] = [
+            (forged, None, 4401),
+            (None, private, 4403),
+            (None, f"missing-{uuid.uuid4().hex[:8]}", 4404),
         ]
-        for options, close_code in cases:
+        for token_or_none, room, close_code in cases:
             participant = Participant(
-                media_server.base_url, ice_addresses=media_server.ice_addresses, **options
-            )  # type: ignore[arg-type]
+                media_server.base_url,
+                token=token_or_none,
+                room=room,
+                display_name="eve",
+                ice_addresses=media_server.ice_addresses,
+            )
             with pytest.raises(AdmissionRefused) as refused:
                 await participant.join()
             assert refused.value.close_code == close_code, refused.value
@@ -184,7 +200,8 @@ async def test_locked_room_admit_and_deny(
 
         guest, joining = await knock("welcome")
         waiting_id = next(i for i, p in host.waiting_participants.items() if p["name"] == "welcome")
-        assert guest.waiting
+        await guest.wait_for_event("waiting", within=15)
+        assert guest.waiting and not guest.joined
         await host.admit(waiting_id)
         joined = await joining
         assert joined["type"] == "joined" and guest.joined
@@ -285,8 +302,8 @@ async def test_dropped_socket_is_resumed_automatically(api: ConclaveClient, join
         link = speaker._link  # test-only: cut the TCP connection without a close handshake
         assert link is not None
         link.ws.transport.abort()
-        await speaker.wait_for_event("joined", lambda m: m.get("resumed") is True, within=20, past=False)
-        assert speaker.resume_count == 1 and not speaker.closed
+        await eventually(lambda: speaker.resume_count == 1 and speaker.published, 20, "the automatic resume")
+        assert speaker.resumed and not speaker.closed
         before = watcher.frames_from(participant_id=speaker.participant_id).video
         await watcher.wait_for_frames(
             video=before + 10, participant_id=speaker.participant_id, within=FRAMES_WITHIN

@@ -533,8 +533,9 @@ class Participant:
         self._require_joined()
         self._subscribed = True
         # The server answers `ok`, or — when there are feeds to receive — directly with the
-        # first `subscriber_offer` (which carries no reply_to).
-        await self._request({"type": "subscribe"}, also_answered_by="subscriber_offer")
+        # first `subscriber_offer`; a failure to set that up comes as an `error` without
+        # reply_to. Both count as the answer.
+        await self._request({"type": "subscribe"}, also_answered_by=("subscriber_offer", "error"))
 
     async def mute(self, *, audio: bool | None = None, video: bool | None = None) -> None:
         """Mute (``True``) or unmute (``False``) our audio/video; with neither given, mute both.
@@ -601,7 +602,15 @@ class Participant:
         return await self.moderate("unlock")
 
     async def end_session(self) -> Message:
-        return await self.moderate("end_session")
+        """End the session for everyone, us included.
+
+        The server may close our socket (4411) before its ``ok`` reaches us; that close is
+        the success, so it is returned as ``{"type": "session_ended", "reason": …}``.
+        """
+        try:
+            return await self.moderate("end_session")
+        except SessionEnded as ended:
+            return {"type": "session_ended", "reason": ended.code}
 
     async def ping(self) -> float:
         """Round trip of a ``ping``/``pong`` in seconds."""
@@ -794,18 +803,18 @@ class Participant:
         *,
         refused: type[RequestRefused] = RequestRefused,
         reply_timeout: float | None = None,
-        also_answered_by: str | None = None,
+        also_answered_by: tuple[str, ...] = (),
     ) -> Message:
         """Send with an ``id`` and wait for the frame whose ``reply_to`` matches; ``error`` raises.
 
-        ``also_answered_by`` names a frame type that counts as the answer too (for requests
-        the server may answer with an event instead of a direct reply).
+        ``also_answered_by`` names frame types that count as the answer too (for requests the
+        server may answer with an event instead of a direct reply).
         """
         request_id = next(self._ids)
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
-        if also_answered_by is not None:
-            self._pending_by_type[also_answered_by] = future
+        for kind in also_answered_by:
+            self._pending_by_type[kind] = future
         limit = self.timeout if reply_timeout is None else reply_timeout
         try:
             await self._send({**message, "id": request_id})
@@ -815,8 +824,9 @@ class Participant:
                 raise RealtimeTimeout(f"no reply to {message['type']!r} within {limit}s") from None
         finally:
             self._pending.pop(request_id, None)
-            if also_answered_by is not None and self._pending_by_type.get(also_answered_by) is future:
-                del self._pending_by_type[also_answered_by]
+            for kind in also_answered_by:
+                if self._pending_by_type.get(kind) is future:
+                    del self._pending_by_type[kind]
         if reply.get("type") == "error":
             raise refused(str(reply.get("message") or "refused"), code=str(reply.get("code") or "error"))
         return reply
@@ -863,12 +873,16 @@ class Participant:
             self._admission = None
 
     @staticmethod
-    def _refusal(error: Message | None, link: _Link) -> AdmissionRefused:
+    def _refusal(error: Message | None, link: _Link) -> RealtimeError:
+        """A refusal (error frame or 44xx close), or a plain lost connection (e.g. a server crash)."""
         code = str(error.get("code")) if error and error.get("code") else None
         message = str(error.get("message")) if error and error.get("message") else None
         if message is None:
             message = link.close_reason or f"the server closed the socket ({link.close_code})"
-        return AdmissionRefused(message, code=code, close_code=link.close_code)
+        close_code = link.close_code
+        if error is None and (close_code is None or not 4000 <= close_code < 5000):
+            return ConnectionLost(f"the connection closed during join: {message}", close_code=close_code)
+        return AdmissionRefused(message, code=code, close_code=close_code)
 
     def _apply_joined(self, frame: Message) -> None:
         self.participant = frame.get("participant") or {}
@@ -894,6 +908,8 @@ class Participant:
                 except Exception:
                     logger.exception("a %r listener failed", kind)
         reply_to = message.get("reply_to")
+        if kind in ("waiting", "admitted") and self._admission is not None:
+            self.waiting = kind == "waiting"  # visible at once, before join() resumes
         if (
             self._admission is not None
             and kind in _ADMISSION_TYPES
@@ -905,7 +921,7 @@ class Participant:
         if handler is not None:
             handler(message)
         future = self._pending.get(reply_to) if isinstance(reply_to, int) else None
-        if future is None:
+        if future is None and reply_to is None:
             future = self._pending_by_type.get(kind)
         if future is not None and not future.done():
             future.set_result(message)

@@ -48,7 +48,8 @@ def parse_authorization(header: str | None) -> tuple[str | None, str]:
     )
 
 
-Tenancy = Annotated[TenancyService, Depends(from_state("tenancy"))]
+tenancy_service = from_state("tenancy")
+Tenancy = Annotated[TenancyService, Depends(tenancy_service)]
 
 
 async def authenticated_project(request: Request, session: Session, tenancy: Tenancy) -> Project:

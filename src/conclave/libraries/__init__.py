@@ -1,0 +1,1 @@
+"""Content libraries: folders of uploaded files, downloadable and shareable into meetings."""

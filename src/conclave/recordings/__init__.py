@@ -1,0 +1,1 @@
+"""Recordings: Janus ``.mjr`` captures turned into downloadable media by durable jobs."""

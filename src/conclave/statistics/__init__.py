@@ -1,0 +1,1 @@
+"""Usage statistics computed from stored rooms, sessions and participants."""
