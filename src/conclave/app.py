@@ -23,6 +23,7 @@ from conclave.chat import endpoints as chat_endpoints
 from conclave.chat.service import ChatService
 from conclave.compat.videsk import endpoints as videsk_endpoints
 from conclave.compat.xrcloud import endpoints as xrcloud_endpoints
+from conclave.compat.xrcloud import webhooks as xrcloud_webhooks
 from conclave.config import ConfigurationError, ServerSecrets, Settings, resolve_secrets
 from conclave.events import endpoints as event_endpoints
 from conclave.events.service import EventLogService
@@ -56,6 +57,8 @@ from conclave.scenes import endpoints as scene_endpoints
 from conclave.scenes.service import SceneService
 from conclave.sessions import endpoints as session_endpoints
 from conclave.sessions.service import SessionService
+from conclave.statistics import endpoints as statistics_endpoints
+from conclave.statistics.service import StatisticsService
 from conclave.tenancy import endpoints as tenancy_endpoints
 from conclave.tenancy.service import TenancyService
 from conclave.transcripts import endpoints as transcript_endpoints
@@ -149,6 +152,7 @@ def build_runtime(settings: Settings) -> Runtime:
     # Order matters only for readability: both write in the committing transaction.
     bus.subscribe_in_transaction(events.record)
     bus.subscribe_in_transaction(webhooks.on_events)
+    webhooks.register_format("xrcloud", xrcloud_webhooks.room_join_payload)
     sender = WebhookSender(
         timeout=settings.webhook_timeout_seconds,
         allow_private=settings.private_webhooks_allowed,
@@ -304,6 +308,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.quizzes = runtime.quizzes
     app.state.transcripts = runtime.transcripts
     app.state.libraries = runtime.libraries
+    app.state.statistics = StatisticsService()
     app.state.media_info = MediaInfo(nodes=(), local=False, client_ice_addresses=())
 
     exception_handlers.install(app)
@@ -318,6 +323,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quiz_endpoints.router)
     app.include_router(transcript_endpoints.router)
     app.include_router(library_endpoints.router)
+    app.include_router(statistics_endpoints.router)
     app.include_router(realtime_endpoints.router)
     app.include_router(recording_endpoints.router)
     from conclave.web.endpoints import router as meeting_page_router

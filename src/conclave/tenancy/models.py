@@ -36,6 +36,8 @@ class Project(IdMixin, TimestampMixin, Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2048))
     logout_url: Mapped[str | None] = mapped_column(String(2048))
     return_url: Mapped[str | None] = mapped_column(String(2048))
+    # Shape of what the project's webhook_url receives: Conclave's events, or XRCLOUD's room-join.
+    webhook_format: Mapped[str] = mapped_column(String(16), default="conclave", server_default="conclave")
     features: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lock_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     extra_data: Mapped[dict[str, Any]] = mapped_column(default=dict)

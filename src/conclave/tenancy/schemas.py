@@ -9,6 +9,7 @@ from pydantic import Field
 from conclave.kit.schemas import RequestModel, ResponseModel, Timestamp
 
 ProjectStatus = Literal["active", "inactive", "suspended"]
+WebhookFormat = Literal["conclave", "xrcloud"]
 Name = Field(min_length=1, max_length=200)
 Url = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
 
@@ -46,6 +47,9 @@ class ProjectFields(RequestModel):
     extra_data: dict[str, Any] | None = None
     is_default: bool | None = None
     limits: ProjectLimits | None = None
+    webhook_format: WebhookFormat | None = Field(
+        default=None, description="What webhook_url receives: Conclave events, or XRCLOUD room-join payloads."
+    )
 
 
 class ProjectCreate(ProjectFields):
@@ -112,6 +116,7 @@ class ProjectOut(ResponseModel):
     webhook_url: str | None
     logout_url: str | None
     return_url: str | None
+    webhook_format: WebhookFormat
     features: dict[str, Any]
     lock_settings: dict[str, Any]
     extra_data: dict[str, Any]

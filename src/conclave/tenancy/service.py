@@ -257,6 +257,8 @@ class TenancyService:
         for name in ("features", "lock_settings", "extra_data"):
             if name in provided:
                 setattr(project, name, getattr(data, name) or {})
+        if "webhook_format" in provided and data.webhook_format is not None:
+            project.webhook_format = data.webhook_format
         if "is_default" in provided and data.is_default is not None:
             project.is_default = data.is_default
         if "limits" in provided:

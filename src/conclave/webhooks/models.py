@@ -25,6 +25,7 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(String(500))
     enabled: Mapped[bool] = mapped_column(default=True)
     source: Mapped[str] = mapped_column(String(16), default="api")
+    payload_format: Mapped[str] = mapped_column(String(16), default="conclave", server_default="conclave")
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
     disabled_at: Mapped[datetime | None] = mapped_column()

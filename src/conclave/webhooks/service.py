@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,6 +63,14 @@ class _Attempt:
     body: bytes
 
 
+PayloadFormatter = Callable[[DomainEvent, Project], dict[str, Any] | None]
+
+
+def conclave_payload(event: DomainEvent, project: Project) -> dict[str, Any] | None:
+    """Every event, in the Digital Samba shape (``{"event", "timestamp", "data"}``)."""
+    return payload(event)
+
+
 def queue_key(endpoint_id: str, ordering_key: str) -> str:
     return f"{DELIVER_JOB}:{endpoint_id}:{ordering_key}"
 
@@ -71,6 +80,15 @@ class WebhookService:
         self.box = box
         self.jobs = jobs
         self.policy = policy
+        self.formats: dict[str, PayloadFormatter] = {"conclave": conclave_payload}
+
+    def register_format(self, name: str, formatter: PayloadFormatter) -> None:
+        """A compatible surface's body for the events its platform sends (None: not sent)."""
+        self.formats[name] = formatter
+
+    def _body(self, fmt: str, event: DomainEvent, project: Project) -> str | None:
+        shaped = self.formats.get(fmt, conclave_payload)(event, project)
+        return None if shaped is None else json.dumps(shaped, separators=(",", ":"), ensure_ascii=False)
 
     # -- the outbox (bus hook) ---------------------------------------------------------------
 
@@ -91,10 +109,16 @@ class WebhookService:
             if not endpoints:
                 continue
             for event in project_events:
-                body = json.dumps(payload(event), separators=(",", ":"), ensure_ascii=False)
+                bodies: dict[str, str | None] = {}
                 ordering_key = event.room_id or PROJECT_QUEUE
                 for endpoint in endpoints:
                     if not matches(endpoint.events, event.type):
+                        continue
+                    fmt = endpoint.payload_format
+                    if fmt not in bodies:
+                        bodies[fmt] = self._body(fmt, event, project)
+                    body = bodies[fmt]
+                    if body is None:
                         continue
                     session.add(
                         WebhookDelivery(
@@ -145,6 +169,7 @@ class WebhookService:
                 "description": "the project's webhook_url",
                 "enabled": True,
                 "source": "project",
+                "payload_format": project.webhook_format,
                 "consecutive_failures": 0,
                 "created_at": now,
                 "updated_at": now,
@@ -156,6 +181,8 @@ class WebhookService:
             return await repository.project_endpoint()
         if url and endpoint.url != url:
             endpoint.url = url
+        if endpoint.payload_format != project.webhook_format:
+            endpoint.payload_format = project.webhook_format
         if url and not endpoint.enabled and endpoint.disabled_reason == _PROJECT_URL_CLEARED:
             self._enable(endpoint)
         if not url and endpoint.enabled:

@@ -118,7 +118,9 @@ async def create_project(
     name = form.fields.get("name") or form.fields.get("label") or f"project-{new_id()[:8]}"
     label = form.fields.get("label")
     try:
-        data = ProjectCreate.model_validate({"name": name, "labels": [label] if label else []})
+        data = ProjectCreate.model_validate(
+            {"name": name, "labels": [label] if label else [], "webhook_format": "xrcloud"}
+        )
     except ValidationError as exc:
         raise BadRequest(f"name: {exc.errors()[0]['msg']}", code="invalid_project") from None
     project, _ = await tenancy.create_project(session, organization.id, data)
