@@ -40,6 +40,7 @@ from conclave.media.port import (
     MediaEventKind,
     MediaHandle,
     MediaNodeUnavailable,
+    MediaRequestFailed,
     MediaServer,
     SubscribeOffer,
 )
@@ -89,6 +90,7 @@ class Peer:
     feed_id: int | None = None
     subscriber: MediaHandle | None = None
     wants_subscription: bool = False
+    blocked: tuple[bool, bool] = (False, False)  # (audio, video) blocked in Janus by a moderator
     gone: bool = False
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -385,6 +387,14 @@ class Realtime:
         finally:
             receive.cancel()
             runtime.waiters.pop(waiter.id, None)
+            outcome = "admitted" if waiter.decision.done() and waiter.decision.result() else "gone"
+            if waiter.decision.done() and not waiter.decision.result():
+                outcome = "denied"
+            await self._broadcast(
+                runtime,
+                {"type": "participant_waiting_resolved", "participant_id": waiter.id, "outcome": outcome},
+                only=lambda peer: peer.permissions.get("admit_participants", False),
+            )
         if admitted:
             await socket.send_json({"type": "admitted"})
             return True
@@ -576,7 +586,6 @@ class Realtime:
             raise RealtimeError(f"the media server refused the offer: {exc}", code="media_error") from None
         peer.publisher, peer.feed_id = result.handle, result.feed_id
         self.handles[_key(result.handle)] = peer
-        runtime.feeds[result.feed_id] = peer.participant_id
         async with self.tx() as db:
             await self.sessions.set_feed(db, peer.project_id, peer.participant_id, result.feed_id)
         await peer.send(
@@ -587,14 +596,22 @@ class Realtime:
                 **({"reply_to": message.id} if message.id is not None else {}),
             }
         )
+        # The feed is announced when its PeerConnection is up (WEBRTC_UP): Janus refuses to
+        # subscribe anyone to a publisher whose media has not started ("No such feed").
+
+    async def _announce_feed(self, runtime: RoomRuntime, peer: Peer) -> None:
+        feed = peer.feed_id
+        if feed is None or feed in runtime.feeds or runtime.peers.get(peer.participant_id) is not peer:
+            return
+        runtime.feeds[feed] = peer.participant_id
         await self._broadcast(
             runtime,
-            {"type": "feed_published", "feed_id": result.feed_id, "participant_id": peer.participant_id},
+            {"type": "feed_published", "feed_id": feed, "participant_id": peer.participant_id},
             exclude=peer.participant_id,
         )
         for other in list(runtime.peers.values()):
             if other is not peer and other.wants_subscription:
-                await self._add_feeds(runtime, other, [result.feed_id])
+                await self._add_feeds(runtime, other, [feed])
 
     async def _unpublish_request(
         self, peer: Peer, runtime: RoomRuntime, message: p.Unpublish
@@ -617,19 +634,28 @@ class Realtime:
     async def _add_feeds(self, runtime: RoomRuntime, peer: Peer, feeds: list[int]) -> None:
         node = self._node(runtime)
         assert runtime.room_key is not None
-        try:
-            if peer.subscriber is None:
-                offer: SubscribeOffer | None = await node.subscribe(runtime.room_key, feeds)
-                assert offer is not None
-                peer.subscriber = offer.handle
-                self.handles[_key(offer.handle)] = peer
-            else:
-                offer = await node.update_subscription(peer.subscriber, add=feeds)
-        except MediaError as exc:
-            await peer.send(
-                {"type": "error", "code": "media_error", "message": f"subscription failed: {exc}"}
-            )
-            return
+        offer: SubscribeOffer | None = None
+        for attempt in range(6):
+            try:
+                if peer.subscriber is None:
+                    offer = await node.subscribe(runtime.room_key, feeds)
+                    peer.subscriber = offer.handle
+                    self.handles[_key(offer.handle)] = peer
+                else:
+                    offer = await node.update_subscription(peer.subscriber, add=feeds)
+                break
+            except MediaError as exc:
+                # 428 "No such feed": the feed's media is up but not yet usable inside the room.
+                retry = isinstance(exc, MediaRequestFailed) and exc.code == 428 and attempt < 5
+                if not retry:
+                    failure = {
+                        "type": "error",
+                        "code": "media_error",
+                        "message": f"subscription failed: {exc}",
+                    }
+                    await peer.send(failure)
+                    return
+                await asyncio.sleep(0.1 * 2**attempt)
         if offer is not None:
             await peer.send(self._offer_message(runtime, offer))
 
@@ -764,13 +790,15 @@ class Realtime:
                 with contextlib.suppress(MediaError, RealtimeError):
                     await self._node(runtime).leave(handle)
         if feed is not None:
-            runtime.feeds.pop(feed, None)
+            announced = runtime.feeds.pop(feed, None) is not None
             with contextlib.suppress(ConclaveError):
                 async with self.tx() as db:
                     await self.sessions.set_feed(db, peer.project_id, peer.participant_id, None)
-            await self._broadcast(
-                runtime, {"type": "feed_unpublished", "feed_id": feed, "participant_id": peer.participant_id}
-            )
+            if announced:
+                await self._broadcast(
+                    runtime,
+                    {"type": "feed_unpublished", "feed_id": feed, "participant_id": peer.participant_id},
+                )
 
     # -- timers ------------------------------------------------------------------------------
 
@@ -822,6 +850,7 @@ class Realtime:
                 "feed_id": None,
                 "audio_muted": False,
                 "video_muted": False,
+                "hand_raised": False,
             }
             await self._broadcast(
                 runtime, {"type": "participant_joined", "participant": view}, exclude=data["participant_id"]
@@ -878,14 +907,8 @@ class Realtime:
     async def _participant_updated(self, runtime: RoomRuntime, data: dict[str, Any]) -> None:
         participant_id = data["participant_id"]
         peer = runtime.peers.get(participant_id)
-        if data.get("moderated") and peer is not None and peer.feed_id is not None and runtime.room_key:
-            with contextlib.suppress(MediaError, RealtimeError):
-                await self._node(runtime).moderate(
-                    runtime.room_key,
-                    peer.feed_id,
-                    mute_audio=data.get("audio_muted"),
-                    mute_video=data.get("video_muted"),
-                )
+        if peer is not None and peer.feed_id is not None and runtime.room_key:
+            await self._apply_block(runtime, peer, data)
         view = {
             "id": participant_id,
             "external_id": data.get("external_id"),
@@ -901,6 +924,24 @@ class Realtime:
             runtime,
             {"type": "participant_updated", "participant": view, "moderated": bool(data.get("moderated"))},
         )
+
+    async def _apply_block(self, runtime: RoomRuntime, peer: Peer, data: dict[str, Any]) -> None:
+        """A moderator's mute blocks the media in Janus; unmuting (by anyone) lifts the block.
+
+        Self-muting adds no block: the client stops its own track, and may start it again.
+        """
+        audio, video = bool(data.get("audio_muted")), bool(data.get("video_muted"))
+        if data.get("moderated"):
+            wanted = (audio, video)
+        else:
+            wanted = (peer.blocked[0] and audio, peer.blocked[1] and video)
+        if wanted == peer.blocked or peer.feed_id is None or runtime.room_key is None:
+            return
+        with contextlib.suppress(MediaError, RealtimeError):
+            await self._node(runtime).moderate(
+                runtime.room_key, peer.feed_id, mute_audio=wanted[0], mute_video=wanted[1]
+            )
+            peer.blocked = wanted
 
     async def _shutdown(self, runtime: RoomRuntime, reason: str) -> None:
         for timer in [runtime.empty_timer, runtime.length_timer, *runtime.grace.values()]:
@@ -960,6 +1001,8 @@ class Realtime:
             self._spawn(peer.send({"type": "trickle", "target": event.handle.role, "candidate": payload}))
         elif event.kind == MediaEventKind.SUBSCRIBER_OFFER:
             self._spawn(peer.send(self._offer_message(runtime, event.data["offer"])))
+        elif event.kind == MediaEventKind.WEBRTC_UP and event.handle.role == "publisher":
+            self._spawn(self._announce_feed(runtime, peer))
         elif (
             event.kind == MediaEventKind.HANGUP
             and event.handle.role == "publisher"
