@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages for the media plane (Janus SFU, janus-pp-rec, ffmpeg).
-APT_PACKAGES ?= janus janus-tools ffmpeg
+APT_PACKAGES ?= janus janus-tools ffmpeg chromium
 
 .PHONY: install system-deps run test bench lint clean
 

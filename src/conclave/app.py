@@ -51,6 +51,8 @@ from conclave.recordings import endpoints as recording_endpoints
 from conclave.recordings import tasks as recording_tasks
 from conclave.recordings.service import RecordingService, RecordingSettings, link_key
 from conclave.recordings.storage import storage_from_settings
+from conclave.retention import endpoints as retention_endpoints
+from conclave.retention.service import RetentionService
 from conclave.rooms import endpoints as room_endpoints
 from conclave.rooms.service import RoomService
 from conclave.scenes import endpoints as scene_endpoints
@@ -114,6 +116,7 @@ class Runtime:
     quizzes: QuizService
     transcripts: TranscriptService
     libraries: LibraryService
+    retention: RetentionService
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -226,6 +229,17 @@ def build_runtime(settings: Settings) -> Runtime:
         signing_key=link_key(server_secrets.master_key),
     )
     recording_tasks.register(jobs, recordings)
+    retention = RetentionService(
+        rooms=rooms,
+        sessions=sessions,
+        chat=chat,
+        qa=qa,
+        polls=polls,
+        quizzes=quizzes,
+        transcripts=transcripts,
+        libraries=libraries,
+        recordings=recordings,
+    )
     return Runtime(
         recordings=recordings,
         qa=qa,
@@ -233,6 +247,7 @@ def build_runtime(settings: Settings) -> Runtime:
         quizzes=quizzes,
         transcripts=transcripts,
         libraries=libraries,
+        retention=retention,
         sessions=sessions,
         chat=chat,
         nodes=nodes,
@@ -308,6 +323,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.quizzes = runtime.quizzes
     app.state.transcripts = runtime.transcripts
     app.state.libraries = runtime.libraries
+    app.state.retention = runtime.retention
     app.state.statistics = StatisticsService()
     app.state.media_info = MediaInfo(nodes=(), local=False, client_ice_addresses=())
 
@@ -324,6 +340,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transcript_endpoints.router)
     app.include_router(library_endpoints.router)
     app.include_router(statistics_endpoints.router)
+    app.include_router(retention_endpoints.router)
     app.include_router(realtime_endpoints.router)
     app.include_router(recording_endpoints.router)
     from conclave.web.endpoints import router as meeting_page_router

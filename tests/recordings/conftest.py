@@ -34,6 +34,7 @@ def recording_server(tmp: Path, **env: str) -> Server:
         CONCLAVE_JOB_LEASE_SECONDS="3",
         CONCLAVE_JOB_BACKOFF_BASE_SECONDS="0.5",
         CONCLAVE_WORKER_POLL_INTERVAL_SECONDS="0.3",
+        CONCLAVE_RECORDING_RETENTION_SWEEP_SECONDS="1",
         **env,
     )
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.realtime.conftest import Api, Client, Server, new_api
+import httpx
+
+from tests.realtime.conftest import ADMIN, Api, Client, Server, new_api
 from tests.recordings.conftest import wait_status
 
 
@@ -72,3 +74,28 @@ async def test_list_filter_archive_and_delete(server: Server, api: Api) -> None:
         assert (await api.get("/api/v1/recordings"))["total_count"] == 0
         missing = await api.http.get(f"/api/v1/recordings/{in_second[0]['id']}", headers=api.headers)
         assert missing.status_code == 404
+
+
+async def test_retention_deletes_old_recordings_but_keeps_archived_ones(server: Server) -> None:
+    async with asyncio.timeout(90), httpx.AsyncClient(base_url=server.base, timeout=15) as http:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        org = (await http.post("/api/v1/admin/organizations", json={"name": "ret"}, headers=admin)).json()
+        org_headers = {"Authorization": f"Bearer {org['secret']}"}
+        project = (await http.post("/api/v1/projects", json={"name": "ret"}, headers=org_headers)).json()
+        api = Api(http=http, headers={"Authorization": f"Bearer {project['secret_key']}"})
+        room = (await api.room(recordings_enabled=True))["friendly_url"]
+        _, made = await _recorded(server, api, room, 2)
+        kept = await api.post(f"/api/v1/recordings/{made[0]['id']}/archive")
+        assert kept.status_code == 200
+        # About 0.9 s: the sweep (every second in these tests) deletes the other one soon after.
+        patched = await http.patch(
+            f"/api/v1/projects/{project['id']}",
+            json={"extra_data": {"recording_retention_days": 0.00001}},
+            headers=org_headers,
+        )
+        assert patched.status_code == 200, patched.text
+        remaining = (await api.get("/api/v1/recordings"))["data"]
+        while len(remaining) > 1:
+            await asyncio.sleep(0.5)
+            remaining = (await api.get("/api/v1/recordings"))["data"]
+        assert [r["id"] for r in remaining] == [made[0]["id"]]

@@ -30,7 +30,7 @@ async def _download(api: Api, recording: dict[str, Any], target: Path, **params:
         f"/api/v1/recordings/{recording['id']}/download", params=params, headers=api.headers, timeout=60
     )
     assert response.status_code == 200, response.text
-    target.write_bytes(response.content)
+    await asyncio.to_thread(target.write_bytes, response.content)
     return target
 
 

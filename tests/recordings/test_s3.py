@@ -112,7 +112,8 @@ async def test_recording_in_a_bucket_downloads_by_range_and_is_deleted(
                 assert ready["status"] == "ready", ready["error"]
 
                 keys = [o["Key"] for o in _objects(s3_endpoint)]
-                assert keys == [f"prefix/{ready['files'][0]['storage_key']}"]
+                assert len(keys) == 1 and keys[0].startswith("prefix/")
+                assert keys[0].endswith(f"{recording['id']}/{ready['files'][0]['filename']}")
                 assert not (server.data_dir / "recordings" / "files").exists()
 
                 url = f"/api/v1/recordings/{recording['id']}/download"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +18,15 @@ import pytest
 from conclave.sdk import (
     AdmissionRefused,
     ConclaveClient,
+    FileSource,
+    IceConfigurationError,
     Kicked,
     Participant,
     PublishRefused,
     SessionEnded,
 )
 from tests.sdk.conftest import ServerProcess
+from tests.sdk.test_participant import write_test_file
 
 TEST_TIMEOUT = 120
 FRAMES_WITHIN = 30.0
@@ -308,3 +312,31 @@ async def test_dropped_socket_is_resumed_automatically(api: ConclaveClient, join
         await watcher.wait_for_frames(
             video=before + 10, participant_id=speaker.participant_id, within=FRAMES_WITHIN
         )
+
+
+async def test_publish_a_media_file(api: ConclaveClient, join: Join, tmp_path: Path) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        path = tmp_path / "clip.webm"
+        write_test_file(path)
+        room = await new_room(api)
+        film = await join(room, "film")
+        await film.publish(source=FileSource(path))  # loops, so it keeps sending
+        watcher = await join(room, "watcher", "viewer")
+        await watcher.subscribe()
+        await watcher.wait_for_frames(
+            video=10, audio=10, participant_id=film.participant_id, within=FRAMES_WITHIN
+        )
+        assert watcher.feeds[film.feed_id].video_sizes == {(160, 120)}
+
+
+async def test_ice_address_missing_on_this_host_is_an_error(
+    media_server: ServerProcess, api: ConclaveClient
+) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        token = (await api.issue_token(room, name="misconfigured")).token
+        # 203.0.113.7 (TEST-NET-3) is on no interface here: nothing may be gathered, nothing sent.
+        async with Participant(media_server.base_url, token=token, ice_addresses=["203.0.113.7"]) as lost:
+            with pytest.raises(IceConfigurationError):
+                await lost.publish()
+            assert not lost.published

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ async def web_api(web_server: Server) -> AsyncIterator[Api]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    if not os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - one stat before anything starts
         missing_component("Chromium is not installed (apt-get install chromium)")
     try:
         from playwright.async_api import async_playwright

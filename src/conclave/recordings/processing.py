@@ -33,11 +33,15 @@ PP_REC = "janus-pp-rec"
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
 
+# The largest grid cell; smaller sources get cells of their own size (never upscaled), since
+# encoding pixels nobody sent is most of the composition's cost.
 CELL_WIDTH = 640
 CELL_HEIGHT = 360
 FRAME_RATE = 24
 AUDIO_BITRATE = "128k"
 
+_PROBE_FORMAT = ("format=duration:stream=width,height",)
+_PROBE_PACKETS = ("packet=pts_time,duration_time",)
 _FEED = re.compile(r"-user-(\d+)-")
 _TRACK_EXTENSIONS = {
     "vp8": "webm",
@@ -88,6 +92,8 @@ class Track:
     path: Path
     offset: float
     duration: float
+    width: int = 0
+    height: int = 0
 
     @property
     def kind(self) -> str:
@@ -187,29 +193,26 @@ async def scan(raw_dir: Path, *, time_limit: float = 60.0) -> list[Capture]:
     return captures
 
 
-async def probe_duration(path: Path, *, time_limit: float = 120.0) -> float:
-    """Container duration, or the last packet's end when the container does not say (Janus webm)."""
+async def probe(path: Path, *, time_limit: float = 120.0) -> tuple[float, int, int]:
+    """(duration, width, height) of a media file; width/height are 0 without video.
+
+    Janus' webm files often carry no container duration: then the last packet's end is used.
+    """
     output = await run_tool(
-        [FFPROBE, "-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", str(path)],
+        [FFPROBE, "-v", "error", "-of", "json", "-show_entries", *_PROBE_FORMAT, str(path)],
         time_limit=time_limit,
         what=f"probing {path.name}",
     )
-    text = output.decode().strip()
-    with contextlib.suppress(ValueError):
-        value = float(text)
+    info = json.loads(output or b"{}")
+    width = height = 0
+    for stream in info.get("streams", []):
+        width, height = max(width, int(stream.get("width") or 0)), max(height, int(stream.get("height") or 0))
+    with contextlib.suppress(TypeError, ValueError):
+        value = float(info.get("format", {}).get("duration"))
         if math.isfinite(value) and value > 0:
-            return value
+            return value, width, height
     output = await run_tool(
-        [
-            FFPROBE,
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=pts_time,duration_time",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
+        [FFPROBE, "-v", "error", "-of", "csv=p=0", "-show_entries", *_PROBE_PACKETS, str(path)],
         time_limit=time_limit,
         what=f"probing the packets of {path.name}",
     )
@@ -218,7 +221,7 @@ async def probe_duration(path: Path, *, time_limit: float = 120.0) -> float:
         fields = [f for f in line.split(",") if f and f != "N/A"]
         with contextlib.suppress(ValueError):
             end = max(end, sum(float(f) for f in fields[:2]))
-    return end
+    return end, width, height
 
 
 async def extract(captures: Sequence[Capture], work_dir: Path, *, time_limit: float) -> list[Track]:
@@ -238,7 +241,7 @@ async def extract(captures: Sequence[Capture], work_dir: Path, *, time_limit: fl
         )
         if not await asyncio.to_thread(_nonempty, target):
             continue  # e.g. a video capture that never got a keyframe
-        duration = await probe_duration(target, time_limit=time_limit)
+        duration, width, height = await probe(target, time_limit=time_limit)
         if duration <= 0:
             continue
         tracks.append(
@@ -247,6 +250,8 @@ async def extract(captures: Sequence[Capture], work_dir: Path, *, time_limit: fl
                 path=target,
                 offset=(capture.first_packet_us - origin) / 1_000_000,
                 duration=duration,
+                width=width,
+                height=height,
             )
         )
     return tracks
@@ -260,6 +265,13 @@ def _fresh_dir(path: Path) -> None:
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
+
+
+def cell_size(videos: Sequence[Track]) -> tuple[int, int]:
+    """The largest source, capped at ``CELL_WIDTH`` x ``CELL_HEIGHT``, in even pixels (yuv420p)."""
+    width = min(CELL_WIDTH, max((t.width for t in videos), default=0) or CELL_WIDTH)
+    height = min(CELL_HEIGHT, max((t.height for t in videos), default=0) or CELL_HEIGHT)
+    return width - width % 2, height - height % 2
 
 
 def grid(count: int) -> tuple[int, int]:
@@ -279,7 +291,7 @@ def composite_command(
 ) -> tuple[list[str], float]:
     """The ffmpeg argv composing ``tracks`` on their timeline, and the result's duration.
 
-    Video (when ``video`` and there is any): one ``CELL_WIDTH`` x ``CELL_HEIGHT`` cell per video
+    Video (when ``video`` and there is any): one cell per video track (``cell_size``),
     track, letterboxed, black before the track starts (``tpad start_duration``) and after it
     ends (``tpad stop_duration``), tiled by ``xstack``. Audio: each track delayed to its offset
     and mixed without normalisation (a lone speaker keeps their level); silence when nobody
@@ -294,6 +306,7 @@ def composite_command(
     if threads:
         argv += ["-threads", str(threads)]
     inputs: list[Track] = [*videos, *audios]
+    cell_w, cell_h = cell_size(videos)
     for track in inputs:
         argv += ["-i", str(track.path)]
     filters: list[str] = []
@@ -301,16 +314,14 @@ def composite_command(
         tail = max(0.0, total - track.end) + 1.0 / FRAME_RATE
         filters.append(
             f"[{index}:v]setpts=PTS-STARTPTS,"
-            f"scale={CELL_WIDTH}:{CELL_HEIGHT}:force_original_aspect_ratio=decrease,"
-            f"pad={CELL_WIDTH}:{CELL_HEIGHT}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps={FRAME_RATE},"
+            f"scale={cell_w}:{cell_h}:force_original_aspect_ratio=decrease,"
+            f"pad={cell_w}:{cell_h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps={FRAME_RATE},"
             f"tpad=start_duration={track.offset:.3f}:stop_mode=add:stop_duration={tail:.3f}:color=black,"
             f"trim=duration={total:.3f}[v{index}]"
         )
     if len(videos) > 1:
         columns, _ = grid(len(videos))
-        layout = "|".join(
-            f"{(i % columns) * CELL_WIDTH}_{(i // columns) * CELL_HEIGHT}" for i in range(len(videos))
-        )
+        layout = "|".join(f"{(i % columns) * cell_w}_{(i // columns) * cell_h}" for i in range(len(videos)))
         labels = "".join(f"[v{i}]" for i in range(len(videos)))
         filters.append(f"{labels}xstack=inputs={len(videos)}:layout={layout}:fill=black[vout]")
     elif videos:
@@ -354,7 +365,7 @@ async def compose(
         path=target,
         kind="composite" if has_video else "audio",
         content_type=CONTENT_TYPES["mp4" if has_video else "m4a"],
-        duration=await probe_duration(target, time_limit=time_limit),
+        duration=(await probe(target, time_limit=time_limit))[0],
     )
 
 

@@ -570,6 +570,7 @@ class RecordingService:
             recording.status = "failed"
             recording.error = error[:4000]
             emit(db, self._event("recording.failed", recording, mode=recording.mode, error=recording.error))
+            await self.jobs.enqueue(db, EXPIRE_JOB, {}, key=_EXPIRE_KEY)
         log.error("recording %s failed: %s", recording_id, error)
 
     # -- retention (the recording.expire job) ----------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from conclave.access.schemas import TokenOut, TokenRequest
 from conclave.access.service import AccessService
 from conclave.kit.pagination import Page, PageParams, page_params
 from conclave.kit.routing import TransactionalRoute, from_state
+from conclave.retention.service import RetentionService
 from conclave.rooms.schemas import (
     DeleteByTags,
     DeletedRooms,
@@ -66,10 +67,22 @@ async def list_rooms(
 
 @router.delete("/rooms/tags", response_model=DeletedRooms)
 async def delete_rooms_by_tags(
-    body: Annotated[DeleteByTags, Body()], project: CurrentProject, session: Session, rooms: Rooms
+    body: Annotated[DeleteByTags, Body()], project: CurrentProject, session: Session, request: Request
 ) -> DeletedRooms:
-    """Delete every room that has any of the tags; rooms with a live session are skipped."""
-    deleted, skipped = await rooms.delete_rooms_by_tags(session, project, body.tags)
+    """Delete every room that has any of the tags; rooms with a live session are skipped.
+
+    ``delete_resources`` hard-deletes their stored content (recordings included),
+    ``delete_history`` anonymises their participants, ``delete_library`` removes their libraries.
+    """
+    retention: RetentionService = request.app.state.retention
+    deleted, skipped = await retention.delete_rooms_by_tags(
+        session,
+        project,
+        body.tags,
+        delete_resources=body.delete_resources,
+        delete_history=body.delete_history,
+        delete_library=body.delete_library,
+    )
     return DeletedRooms(deleted=deleted, skipped=skipped)
 
 

@@ -141,3 +141,24 @@ async def touch_sessions(session: AsyncSession, instance: str, now: datetime) ->
         .where(Participant.session_id.in_(live), Participant.status.in_(("joined", "disconnected")))
         .values(last_seen_at=now)
     )
+
+
+async def anonymise_participants(
+    session: AsyncSession,
+    project_id: str,
+    *,
+    session_id: str | None = None,
+    room_ids: list[str] | None = None,
+) -> int:
+    """Blank the personal data of a session's (or rooms') participants; the rows and times stay."""
+    statement = update(Participant).where(Participant.project_id == project_id)
+    if session_id is not None:
+        statement = statement.where(Participant.session_id == session_id)
+    if room_ids is not None:
+        statement = statement.where(Participant.room_id.in_(room_ids))
+    result = await session.execute(
+        statement.values(name="Anonymous", external_id=None, ip=None, user_agent=None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ from conclave.sessions.models import Participant, Session
 from conclave.sessions.repository import (
     ParticipantRepository,
     SessionRepository,
+    anonymise_participants,
     stale_live_sessions,
     touch_sessions,
 )
@@ -610,3 +611,26 @@ class SessionService:
         room = await self.rooms.get_room(db, project_id, room_ref)
         live = await SessionRepository(db, project_id).live_for_room(room.id)
         return 0 if live is None else await repository.count_present(session_id=live.id)
+
+    # -- data deletion (appended for the retention domain) -----------------------------------
+
+    async def anonymise_participants(
+        self,
+        db: AsyncSession,
+        project_id: str,
+        *,
+        session_id: str | None = None,
+        room_ids: list[str] | None = None,
+    ) -> int:
+        """``delete_history``: participants keep their times and roles but lose name, external id, ip, UA."""
+        if session_id is not None:
+            await self.get_session(db, project_id, session_id)
+        count = await anonymise_participants(db, project_id, session_id=session_id, room_ids=room_ids)
+        # Rows already loaded in this unit of work must not write the old values back.
+        for participant in [o for o in db.identity_map.values() if isinstance(o, Participant)]:
+            if participant.project_id == project_id and (
+                participant.session_id == session_id
+                or (room_ids is not None and participant.room_id in room_ids)
+            ):
+                db.expire(participant)
+        return count

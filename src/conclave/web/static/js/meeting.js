@@ -199,6 +199,10 @@ export class Meeting {
   }
 
   onError(message) {
+    if (this.phase === 'joined' && message.reply_to === undefined && /^subscription failed/.test(message.message || '')) {
+      this.retrySubscribe();
+      return;
+    }
     if (this.phase === 'joined' && message.code && !['closed'].includes(message.code)) {
       this.toast(t('room.error', { message: message.message || message.code }), 'warn');
     }
@@ -287,7 +291,27 @@ export class Meeting {
     this.signaling.send({ type: 'mute', audio: !this.local.audioOn, video: !videoOn });
   }
 
+  /**
+   * The server subscribes us to a new feed the moment it is published, before the publisher's
+   * connection is up, and Janus refuses that ("No such feed"). Without a subscriber yet, asking
+   * to subscribe again (a little later) makes the server subscribe us to every feed afresh.
+   */
+  retrySubscribe() {
+    if (this.subscriber) {
+      console.warn('a feed could not be added to the existing subscription (server-side race)');
+      return;
+    }
+    this.subscribeRetries = (this.subscribeRetries || 0) + 1;
+    if (this.subscribeRetries > 8) return;
+    clearTimeout(this.subscribeTimer);
+    const signaling = this.signaling;
+    this.subscribeTimer = setTimeout(() => {
+      if (this.signaling === signaling && this.phase === 'joined' && !this.subscriber) signaling.send({ type: 'subscribe' });
+    }, Math.min(5000, 400 * 2 ** (this.subscribeRetries - 1)));
+  }
+
   onSubscriberOffer(message) {
+    this.subscribeRetries = 0;
     if (!this.subscriber) {
       this.subscriber = new Subscriber(this.signaling);
       const pending = this.pendingSubscriberCandidates || [];
@@ -360,6 +384,7 @@ export class Meeting {
     }
     this.renderTile(merged);
     this.renderPeople();
+    this.renderTopbar();
     this.layout();
   }
 
@@ -403,6 +428,7 @@ export class Meeting {
     if (message.reason === 'kicked') this.toast(t('room.removed_toast', { name: participant.name }));
     else this.announce(t('room.left_toast', { name: participant.name }));
     this.renderPeople();
+    this.renderTopbar();
     this.layout();
   }
 
@@ -757,6 +783,7 @@ export class Meeting {
       panel.append(h('div', { class: 'panel-head' }, title, close));
       if (name === 'chat') {
         this.unread = 0;
+        for (const toast of this.ui.toasts.querySelectorAll('.chat-toast')) toast.remove();
         panel.append(this.ui.messages, this.buildComposer());
         this.ui.messages.scrollTop = this.ui.messages.scrollHeight;
         panel.querySelector('textarea')?.focus();
@@ -814,7 +841,7 @@ export class Meeting {
     if (live && !mine && this.panel !== 'chat') {
       this.unread += 1;
       this.renderControls();
-      this.toast(`${sender}: ${message.message.slice(0, 80)}`, 'info', [{ label: t('chat.open'), run: () => this.openPanel('chat') }]);
+      this.toast(`${sender}: ${message.message.slice(0, 80)}`, 'info chat-toast', [{ label: t('chat.open'), run: () => this.openPanel('chat') }]);
     }
   }
 
@@ -893,7 +920,8 @@ export class Meeting {
       participant.audio_muted ? h('span', { class: 'muted-icon', role: 'img', 'aria-label': t('people.muted') }, icon('micOff')) : null);
     return h('li', { class: 'person', dataset: { participantId: participant.id, participantName: participant.name } },
       this.avatar(participant.id, participant.name, 'small'),
-      h('span', { class: 'person-name' }, participant.name, isSelf ? h('span', { class: 'muted', text: ` (${t('chat.you')})` }) : null,
+      h('span', { class: 'person-name' },
+        h('span', { class: 'person-line' }, participant.name, isSelf ? h('span', { class: 'muted', text: ` (${t('chat.you')})` }) : null),
         h('span', { class: 'role', text: participant.role || '' })),
       state, actions);
   }
@@ -1096,7 +1124,7 @@ export class Meeting {
 
   toast(text, kind = 'info', actions = []) {
     if (!this.ui) return;
-    const el = h('div', { class: `toast ${kind}`, role: kind === 'warn' ? 'alert' : 'status' },
+    const el = h('div', { class: `toast ${kind}`, role: kind.startsWith('warn') ? 'alert' : 'status' },
       h('span', { class: 'toast-text', text }),
       actions.map((action) => h('button', {
         type: 'button', class: 'btn small', text: action.label,
