@@ -4,8 +4,10 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Debian packages for the media plane (Janus SFU, janus-pp-rec, ffmpeg).
-APT_PACKAGES ?= janus janus-tools ffmpeg chromium
+# Debian packages: the media plane (Janus SFU, janus-pp-rec, ffmpeg), the browser for the page
+# tests, and iproute2/procps for the network namespaces and processes the media tests manage.
+APT_PACKAGES ?= janus janus-tools ffmpeg chromium iproute2 procps
+BENCH_APT_PACKAGES ?= wrk
 
 .PHONY: install system-deps run test bench lint clean
 
@@ -37,9 +39,10 @@ run: install system-deps
 test: install system-deps
 	$(PY) -m pytest
 
-## bench: the benchmarks in benchmarks/ (by hand, never in CI)
-bench: install
-	$(PY) benchmarks/api_throughput.py
+## bench: every benchmark in benchmarks/ (by hand, never in CI); each prints ratios against its baseline
+bench: install system-deps
+	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(BENCH_APT_PACKAGES)"
+	@status=0; for script in $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py))); do 		echo "== $$script"; $(PY) $$script || status=1; 	done; exit $$status
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
