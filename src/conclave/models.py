@@ -5,11 +5,11 @@ from conclave.chat.models import ChatMessage
 from conclave.events.models import RoomEvent
 from conclave.kit.db import Base
 from conclave.kit.jobs import Job
-from conclave.recordings.models import Recording, RecordingFile
 from conclave.libraries.models import Library, LibraryFile
 from conclave.polls.models import Poll, PollOption, PollVote
 from conclave.qa.models import Answer, Question, QuestionVote
 from conclave.quizzes.models import Quiz, QuizChoice, QuizQuestion, QuizResponse, QuizRun
+from conclave.recordings.models import Recording, RecordingFile
 from conclave.rooms.models import Room, RoomTag
 from conclave.scenes.models import Scene
 from conclave.sessions.models import Participant, Session
@@ -33,8 +33,6 @@ __all__ = [
     "PollVote",
     "Project",
     "ProjectDailyUsage",
-    "Recording",
-    "RecordingFile",
     "Question",
     "QuestionVote",
     "Quiz",
@@ -42,6 +40,8 @@ __all__ = [
     "QuizQuestion",
     "QuizResponse",
     "QuizRun",
+    "Recording",
+    "RecordingFile",
     "Role",
     "Room",
     "RoomEvent",

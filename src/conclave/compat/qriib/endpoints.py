@@ -12,13 +12,16 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.access.schemas import TokenRequest
 from conclave.access.service import AccessService
 from conclave.compat.qriib import errors
-from conclave.compat.qriib.auth import Session, SignedOrganization, SignedProject
+from conclave.compat.qriib.analytics import AnalyticsBuilder, RoomFacts
+from conclave.compat.qriib.auth import Session, SignedOrganization, SignedProject, signed_project
 from conclave.compat.qriib.errors import FieldErrors, InvalidStatus
+from conclave.compat.qriib.recordings import LINK_MESSAGE, download_link, file_response, recording_item
 from conclave.compat.qriib.schemas import (
     NAMESPACE,
     NATIVE_NAMES,
@@ -45,14 +48,18 @@ from conclave.compat.qriib.schemas import (
     room_info,
     room_status,
 )
+from conclave.events.models import RoomEvent
 from conclave.events.service import EventLogService
 from conclave.kit.errors import NotFound
 from conclave.kit.pagination import PageParams
 from conclave.kit.routing import surface_route
 from conclave.kit.time import isoformat
+from conclave.recordings.models import Recording
+from conclave.recordings.service import RecordingService
 from conclave.rooms.models import Room
 from conclave.rooms.schemas import RoomCreate
 from conclave.rooms.service import RoomService
+from conclave.sessions.service import SessionService
 from conclave.tenancy.models import Organization, Project
 from conclave.tenancy.schemas import ProjectCreate, ProjectFields
 from conclave.tenancy.service import SigningKey, TenancyService
@@ -62,14 +69,27 @@ router = APIRouter(tags=["Qriib devkit v4"], route_class=surface_route(errors.re
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def route(method: str, path: str, *, v3: bool = False, status_code: int = 200) -> Callable[[F], F]:
+def route(
+    method: str,
+    path: str,
+    *,
+    v3: bool = False,
+    status_code: int = 200,
+    response_class: type[Response] | None = None,
+) -> Callable[[F], F]:
     """Register ``/api/v4{path}``, and ``/api/v3{path}`` (hidden from OpenAPI) when the collection uses it."""
+    extra: dict[str, Any] = {"response_class": response_class} if response_class is not None else {}
 
     def register(endpoint: F) -> F:
-        router.add_api_route(f"/api/v4{path}", endpoint, methods=[method], status_code=status_code)
+        router.add_api_route(f"/api/v4{path}", endpoint, methods=[method], status_code=status_code, **extra)
         if v3:
             router.add_api_route(
-                f"/api/v3{path}", endpoint, methods=[method], status_code=status_code, include_in_schema=False
+                f"/api/v3{path}",
+                endpoint,
+                methods=[method],
+                status_code=status_code,
+                include_in_schema=False,
+                **extra,
             )
         return endpoint
 
@@ -96,7 +116,19 @@ def _events(request: Request) -> EventLogService:
     return service
 
 
+def _recordings(request: Request) -> RecordingService:
+    service: RecordingService = request.app.state.recordings
+    return service
+
+
+def _sessions(request: Request) -> SessionService:
+    service: SessionService = request.app.state.sessions
+    return service
+
+
 Rooms = Annotated[RoomService, Depends(_rooms)]
+Recordings = Annotated[RecordingService, Depends(_recordings)]
+Sessions = Annotated[SessionService, Depends(_sessions)]
 Access = Annotated[AccessService, Depends(_access)]
 Tenancy = Annotated[TenancyService, Depends(_tenancy)]
 Events = Annotated[EventLogService, Depends(_events)]
@@ -301,20 +333,27 @@ _EVENT_NAMES = {"participant.joined": "joined", "participant.left": "left"}
 _EVENT_PAGE = 100
 
 
+async def _room_log(
+    session: AsyncSession, events: EventLogService, project_id: str, room_ref: str
+) -> list[RoomEvent]:
+    """Every event of the room, oldest first (page by page)."""
+    rows: list[RoomEvent] = []
+    while True:
+        params = PageParams(limit=_EVENT_PAGE, offset=len(rows), order="asc", after=None)
+        page, total = await events.list_room_events(
+            session, project_id, room_ref, params, types=[], since=None, until=None
+        )
+        rows.extend(page)
+        if not page or len(rows) >= total:
+            return rows
+
+
 @route("GET", "/webhook/get_room_events/{room_id}")
 async def get_room_events(
     room_id: str, project: SignedProject, session: Session, events: Events
 ) -> dict[str, Any]:
     """The room's event log, oldest first, from Conclave's event log (it outlives a deleted room)."""
-    rows: list[Any] = []
-    while True:
-        params = PageParams(limit=_EVENT_PAGE, offset=len(rows), order="asc", after=None)
-        page, total = await events.list_room_events(
-            session, project.id, room_id, params, types=[], since=None, until=None
-        )
-        rows.extend(page)
-        if not page or len(rows) >= total:
-            break
+    rows = await _room_log(session, events, project.id, room_id)
     return {
         "events": [
             {
@@ -332,6 +371,164 @@ async def get_room_events(
             for row in rows
         ]
     }
+
+
+# -- recordings ------------------------------------------------------------------------------------
+
+_RECORDING_PAGE = 100
+
+
+async def _all_recordings(
+    session: AsyncSession, recordings: RecordingService, project_id: str, room_id: str | None
+) -> list[Recording]:
+    """Every recording of the project (or of one room), newest first; Qriib does not page."""
+    rows: list[Recording] = []
+    while True:
+        params = PageParams(limit=_RECORDING_PAGE, offset=len(rows), order="desc", after=None)
+        page, total = await recordings.list_recordings(
+            session,
+            project_id,
+            params,
+            room_ref=room_id,
+            session_id=None,
+            status=None,
+            archived=None,
+            created_from=None,
+            created_to=None,
+        )
+        rows.extend(page)
+        if not page or len(rows) >= total:
+            return rows
+
+
+async def _rooms_of(
+    session: AsyncSession, rooms: RoomService, project_id: str, rows: list[Recording]
+) -> dict[str, Room | None]:
+    """The recordings' rooms; a recording outlives its room, whose name is then null."""
+    found: dict[str, Room | None] = {}
+    for room_id in dict.fromkeys(row.room_id for row in rows):
+        try:
+            found[room_id] = await rooms.get_room(session, project_id, room_id)
+        except NotFound:
+            found[room_id] = None
+    return found
+
+
+@route("GET", "/recordings/get_record")
+async def get_record(
+    project: SignedProject,
+    session: Session,
+    rooms: Rooms,
+    recordings: Recordings,
+    room_id: OptionalQuery = None,
+) -> dict[str, Any]:
+    """The recordings of one room, newest first, as ``get_records`` items (``url`` signed, or null
+    until the recording is ready)."""
+    room = await rooms.get_room(session, project.id, _required("room_id", room_id))
+    rows = await _all_recordings(session, recordings, project.id, room.id)
+    items = [recording_item(recordings, row, project, room) for row in rows]
+    return {"count": len(items), "items": items, "room_id": room.id}
+
+
+@route("GET", "/recordings/get_records")
+async def get_records(
+    project: SignedProject,
+    session: Session,
+    rooms: Rooms,
+    recordings: Recordings,
+    project_id: OptionalQuery = None,
+) -> dict[str, Any]:
+    """Every recording of the signing project, newest first; another project id is not found."""
+    _own_project(project, _required("project_id", project_id))
+    rows = await _all_recordings(session, recordings, project.id, None)
+    room_of = await _rooms_of(session, rooms, project.id, rows)
+    items = [recording_item(recordings, row, project, room_of[row.room_id]) for row in rows]
+    return {"count": len(items), "items": items}
+
+
+@route("GET", "/recordings/get_recording_link/{recording_id}")
+async def get_recording_link(
+    recording_id: str,
+    project: SignedProject,
+    session: Session,
+    recordings: Recordings,
+    download: OptionalQuery = None,
+) -> dict[str, Any]:
+    """A download URL that works without credentials until it expires (``download=true`` is
+    accepted and changes nothing). A recording that is not ready yet is a 409."""
+    recording = await recordings.get(session, project.id, recording_id)
+    url, filename = download_link(recordings, recording)
+    return {"download_url": url, "filename": filename, "message": LINK_MESSAGE, "recording_id": recording.id}
+
+
+@route("GET", "/recordings/download_recording/{recording_id}", response_class=Response)
+async def download_recording(
+    recording_id: str,
+    request: Request,
+    session: Session,
+    recordings: Recordings,
+    tenancy: Tenancy,
+    expires: Annotated[int | None, Query()] = None,
+    signature: OptionalQuery = None,
+) -> Response:
+    """The recording's main file (MP4, M4A, or a ZIP of the tracks), named ``<id>.<ext>``. With
+    the ``expires``/``signature`` of a ``get_recording_link`` URL no credentials are needed;
+    without them the request is signed like any other (``key`` + ``hash-signature``)."""
+    if expires is not None and signature is not None:
+        found = await recordings.download_signed(session, recording_id, None, expires, signature)
+    else:
+        project = await signed_project(request, session, tenancy)
+        found = await recordings.download(session, project.id, recording_id, None)
+    return await file_response(recordings, found)
+
+
+# -- analytics -------------------------------------------------------------------------------------
+
+
+@route("GET", "/analytics/get_analytics", v3=True)
+async def get_analytics(
+    project: SignedProject,
+    session: Session,
+    rooms: Rooms,
+    events: Events,
+    sessions: Sessions,
+    room_id: OptionalQuery = None,
+) -> dict[str, Any]:
+    """The room's analytics, computed from its event log (see ``compat.qriib.analytics`` for what
+    each series comes from). A deleted room is still answered while its log remains."""
+    ref = _required("room_id", room_id)
+    log = await _room_log(session, events, project.id, ref)
+    media_nodes: dict[str, str | None] = {}
+    for row in log:
+        if row.type == "recording.started" and row.session_id and row.session_id not in media_nodes:
+            try:
+                live = await sessions.get_session(session, project.id, row.session_id)
+                media_nodes[row.session_id] = live.media_node
+            except NotFound:
+                media_nodes[row.session_id] = None
+    builder = AnalyticsBuilder(media_nodes)
+    for row in log:
+        builder.add(row)
+    return builder.body(await _room_facts(session, rooms, project.id, ref, log))
+
+
+async def _room_facts(
+    session: AsyncSession, rooms: RoomService, project_id: str, ref: str, log: list[RoomEvent]
+) -> RoomFacts:
+    try:
+        room = await rooms.get_room(session, project_id, ref)
+    except NotFound:
+        # Deleted: what its log recorded (room.created carries the name).
+        created = next((row for row in log if row.type == "room.created"), None)
+        ended = next((row for row in reversed(log) if row.type == "room.ended"), None)
+        name = created.data.get("name") if created is not None else None
+        return RoomFacts(
+            room_id=ref.lower(),
+            title=name if isinstance(name, str) else None,
+            created_at=created.created_at if created is not None else None,
+            ended_at=ended.created_at if ended is not None else None,
+        )
+    return RoomFacts(room_id=room.id, title=room.name, created_at=room.created_at, ended_at=room.ended_at)
 
 
 # -- projects --------------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ _NOT_FOUND = {
     "room_not_found": "Room not found",
     "project_not_found": "Project not found",
     "organization_not_found": "Organization not found",
+    # Captured on get_recording_link; used wherever a recording id is unknown (or another tenant's).
+    "recording_not_found": "Recording not found",
 }
 _LIMITS = frozenset(
     {"max_active_rooms_reached", "max_daily_rooms_reached", "max_participants_per_room_exceeded"}
@@ -98,6 +100,8 @@ def body_for(exc: ConclaveError) -> tuple[int, dict[str, Any]]:
         return 403, {"error": "Project is not active"}
     if code in _NOT_FOUND:
         return 404, {"error": _NOT_FOUND[code]}
+    if code == "recording_not_ready":
+        return 409, {"error": exc.message}
     if code in _LIMITS:
         return 403, {"message": exc.message, "status": False}
     if isinstance(exc, ValidationFailed):
