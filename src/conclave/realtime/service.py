@@ -45,7 +45,9 @@ from conclave.media.port import (
     SubscribeOffer,
 )
 from conclave.realtime import protocol as p
+from conclave.rooms.models import Room
 from conclave.rooms.service import RoomService
+from conclave.sessions.models import Participant
 from conclave.sessions.service import JoinRefused, JoinTicket, SessionService
 
 log = logging.getLogger(__name__)
@@ -315,50 +317,66 @@ class Realtime:
                     runtime.node_name = node_name
                     runtime.room_key = entered.session.media_room_key
                     self._schedule_length_timer(runtime, entered.room.session_length * 60.0)
-                others = await self.sessions.present_participants(db, ticket.project_id, entered.session.id)
-                participant, room = entered.participant, entered.room
-                history = await self.chat.history_for(
-                    db, participant, earlier_sessions=bool(room.settings.get("chat_persistence_enabled"))
+                peer, welcome = await self._welcome(
+                    db, runtime, socket, entered.participant, entered.room, ticket.permissions, resumed=False
                 )
-                view = p.participant_view(participant)
-                room_view = {
-                    "id": room.id,
-                    "friendly_url": room.friendly_url,
-                    "name": room.name,
-                    "kind": room.kind,
-                    "is_locked": room.is_locked,
-                    "settings": room.settings,
-                }
             if runtime.empty_timer:
                 runtime.empty_timer.cancel()
                 runtime.empty_timer = None
-            peer = Peer(
-                participant_id=participant.id,
-                project_id=ticket.project_id,
-                room_id=ticket.room_id,
-                name=participant.name,
-                role=participant.role,
-                permissions=ticket.permissions,
-                socket=socket,
-                settings=dict(room.settings),
-            )
             runtime.peers[peer.participant_id] = peer
-        await peer.send(
-            {
-                "type": "joined",
-                "participant": view,
-                "session_id": entered.session.id,
-                "room": room_view,
-                "chat": [message_view(m) for m in history],
-                "recording": runtime.recording,
-                "permissions": ticket.permissions,
-                "resume_token": participant.resume_token,
-                "resumed": False,
-                "participants": [p.participant_view(o) for o in others if o.id != participant.id],
-                "feeds": [{"feed_id": f, "participant_id": pid} for f, pid in runtime.feeds.items()],
-            }
-        )
+        await peer.send(welcome)
         return peer
+
+    async def _welcome(
+        self,
+        db: AsyncSession,
+        runtime: RoomRuntime,
+        socket: WebSocket,
+        participant: Participant,
+        room: Room,
+        permissions: dict[str, bool],
+        *,
+        resumed: bool,
+    ) -> tuple[Peer, dict[str, Any]]:
+        """The participant's peer and its ``joined`` message: one shape for joins and resumes.
+
+        The caller registers the peer once its transaction has committed.
+        """
+        others = await self.sessions.present_participants(db, participant.project_id, participant.session_id)
+        history = await self.chat.history_for(
+            db, participant, earlier_sessions=bool(room.settings.get("chat_persistence_enabled"))
+        )
+        peer = Peer(
+            participant_id=participant.id,
+            project_id=participant.project_id,
+            room_id=participant.room_id,
+            name=participant.name,
+            role=participant.role,
+            permissions=permissions,
+            socket=socket,
+            settings=dict(room.settings),
+        )
+        welcome = {
+            "type": "joined",
+            "participant": p.participant_view(participant),
+            "session_id": participant.session_id,
+            "room": {
+                "id": room.id,
+                "friendly_url": room.friendly_url,
+                "name": room.name,
+                "kind": room.kind,
+                "is_locked": room.is_locked,
+                "settings": room.settings,
+            },
+            "chat": [message_view(m) for m in history],
+            "recording": runtime.recording,
+            "permissions": permissions,
+            "resume_token": participant.resume_token,
+            "resumed": resumed,
+            "participants": [p.participant_view(o) for o in others if o.id != participant.id],
+            "feeds": [{"feed_id": f, "participant_id": pid} for f, pid in runtime.feeds.items()],
+        }
+        return peer, welcome
 
     async def _wait_for_admission(self, socket: WebSocket, runtime: RoomRuntime, ticket: JoinTicket) -> bool:
         waiter = Waiter(id=new_id(), ticket=ticket, decision=asyncio.get_running_loop().create_future())
@@ -412,14 +430,10 @@ class Realtime:
                 )
             participant = await self.sessions.resume(db, resume_token)
             role = await self.access.get_role(db, participant.project_id, participant.role)
-            others = await self.sessions.present_participants(
-                db, participant.project_id, participant.session_id
-            )
             room = await self.rooms.find_for_join(db, room_id=participant.room_id, ref=None)
-            history = await self.chat.history_for(
-                db, participant, earlier_sessions=bool(room.settings.get("chat_persistence_enabled"))
+            peer, welcome = await self._welcome(
+                db, runtime, socket, participant, room, role.permissions, resumed=True
             )
-            view = p.participant_view(participant)
         timer = runtime.grace.pop(participant.id, None)
         if timer:
             timer.cancel()
@@ -427,39 +441,8 @@ class Realtime:
         if old is not None:
             await self._release_media(runtime, old)
             await old.close(p.CLOSE_REPLACED, "resumed elsewhere")
-        peer = Peer(
-            participant_id=participant.id,
-            project_id=participant.project_id,
-            room_id=participant.room_id,
-            name=participant.name,
-            role=participant.role,
-            permissions=role.permissions,
-            socket=socket,
-            settings=dict(room.settings),
-        )
         runtime.peers[peer.participant_id] = peer
-        await peer.send(
-            {
-                "type": "joined",
-                "participant": view,
-                "session_id": participant.session_id,
-                "room": {
-                    "id": room.id,
-                    "friendly_url": room.friendly_url,
-                    "name": room.name,
-                    "kind": room.kind,
-                    "is_locked": room.is_locked,
-                    "settings": room.settings,
-                },
-                "chat": [message_view(m) for m in history],
-                "recording": runtime.recording,
-                "permissions": role.permissions,
-                "resume_token": resume_token,
-                "resumed": True,
-                "participants": [p.participant_view(o) for o in others if o.id != participant.id],
-                "feeds": [{"feed_id": f, "participant_id": pid} for f, pid in runtime.feeds.items()],
-            }
-        )
+        await peer.send(welcome)
         return peer
 
     # -- requests on an open socket ----------------------------------------------------------

@@ -266,6 +266,36 @@ class SessionService:
 
     # -- presence changes --------------------------------------------------------------------
 
+    @staticmethod
+    def _updated(db: AsyncSession, participant: Participant, **extra: Any) -> None:
+        emit(
+            db,
+            participant_event(
+                "participant.updated",
+                participant,
+                audio_muted=participant.audio_muted,
+                video_muted=participant.video_muted,
+                hand_raised=participant.hand_raised,
+                **extra,
+            ),
+        )
+
+    def _mute(
+        self,
+        db: AsyncSession,
+        participant: Participant,
+        audio: bool | None,
+        video: bool | None,
+        *,
+        moderated: bool,
+    ) -> None:
+        """Record mute state; a moderator's mute (``moderated``) also blocks the media in Janus."""
+        if audio is not None:
+            participant.audio_muted = audio
+        if video is not None:
+            participant.video_muted = video
+        self._updated(db, participant, **({"moderated": True} if moderated else {}))
+
     async def _participant(self, db: AsyncSession, project_id: str, participant_id: str) -> Participant:
         found = await ParticipantRepository(db, project_id).get(participant_id)
         if found is None:
@@ -339,20 +369,7 @@ class SessionService:
         video: bool | None,
     ) -> Participant:
         participant = await self._participant(db, project_id, participant_id)
-        if audio is not None:
-            participant.audio_muted = audio
-        if video is not None:
-            participant.video_muted = video
-        emit(
-            db,
-            participant_event(
-                "participant.updated",
-                participant,
-                audio_muted=participant.audio_muted,
-                video_muted=participant.video_muted,
-                hand_raised=participant.hand_raised,
-            ),
-        )
+        self._mute(db, participant, audio, video, moderated=False)
         return participant
 
     async def _present_in_room(
@@ -429,21 +446,7 @@ class SessionService:
         participant = await self._present_in_room(db, project_id, room_ref, participant_id)
         if audio is None and video is None:
             raise ValidationFailed("give audio and/or video", code="nothing_to_mute")
-        if audio is not None:
-            participant.audio_muted = audio
-        if video is not None:
-            participant.video_muted = video
-        emit(
-            db,
-            participant_event(
-                "participant.updated",
-                participant,
-                audio_muted=participant.audio_muted,
-                video_muted=participant.video_muted,
-                hand_raised=participant.hand_raised,
-                moderated=True,
-            ),
-        )
+        self._mute(db, participant, audio, video, moderated=True)
         return participant
 
     async def end_session(self, db: AsyncSession, project_id: str, session_id: str, reason: str) -> Session:
@@ -564,16 +567,7 @@ class SessionService:
     ) -> Participant:
         participant = await self._participant(db, project_id, participant_id)
         participant.hand_raised = raised
-        emit(
-            db,
-            participant_event(
-                "participant.updated",
-                participant,
-                audio_muted=participant.audio_muted,
-                video_muted=participant.video_muted,
-                hand_raised=raised,
-            ),
-        )
+        self._updated(db, participant)
         return participant
 
     async def get_participant(self, db: AsyncSession, project_id: str, participant_id: str) -> Participant:
