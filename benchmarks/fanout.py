@@ -426,6 +426,9 @@ def main() -> int:
     except BenchmarkSetupError as exc:
         print(f"setup failed: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM via the cancelled main task
+        print("interrupted: every process and namespace this run started has been stopped", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
