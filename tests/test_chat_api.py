@@ -18,7 +18,9 @@ async def test_chat_endpoints(client: httpx.AsyncClient) -> None:
         assert response.status_code == 422, bad
     listing = (await client.get(f"/api/v1/rooms/{room['id']}/chat", headers=headers)).json()
     assert listing == {"total_count": 0, "data": []}
-    assert (await client.get(f"/api/v1/rooms/{room['id']}/chat/export?format=pdf", headers=headers)).status_code == 422
+    assert (
+        await client.get(f"/api/v1/rooms/{room['id']}/chat/export?format=pdf", headers=headers)
+    ).status_code == 422
     assert (await client.delete(f"/api/v1/rooms/{room['id']}/chat", headers=headers)).status_code == 204
     assert (await client.delete("/api/v1/sessions/nope/chat", headers=headers)).status_code == 404
     other = await create_project(client)

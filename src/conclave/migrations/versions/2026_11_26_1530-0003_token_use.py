@@ -22,7 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("issued_tokens", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("first_used_at", conclave.kit.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("first_used_at", conclave.kit.db.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("first_used_ip", sa.String(length=45), nullable=True))
         batch_op.add_column(sa.Column("uses", sa.Integer(), server_default="0", nullable=False))
 
