@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from conclave.events.schemas import EventOut, is_known_pattern
 from conclave.events.service import EventLogService
 from conclave.kit.errors import ValidationFailed
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def event_log(request: Request) -> EventLogService:
-    service: EventLogService = request.app.state.events
-    return service
+event_log = from_state("events")
 
 
 EventLog = Annotated[EventLogService, Depends(event_log)]

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.kit.errors import Forbidden
 from conclave.kit.events import EventBus
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute, get_session
+from conclave.kit.routing import TransactionalRoute, from_state, get_session
 from conclave.kit.transaction import transaction
 from conclave.libraries.models import LibraryFile
 from conclave.libraries.schemas import (
@@ -28,10 +28,7 @@ from conclave.libraries.service import CHUNK, LibraryService, read_chunks
 from conclave.realtime.service import PeerContext, Realtime
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def library_service(request: Request) -> LibraryService:
-    service: LibraryService = request.app.state.libraries
-    return service
+library_service = from_state("libraries")
 
 
 Libraries = Annotated[LibraryService, Depends(library_service)]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.kit.errors import Forbidden
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.kit.transaction import transaction
 from conclave.polls.schemas import (
     PollCreate,
@@ -26,10 +26,7 @@ from conclave.polls.service import MAX_IMPORT_BYTES, TEMPLATE, NewPoll, PollServ
 from conclave.realtime.service import PeerContext, Realtime
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def poll_service(request: Request) -> PollService:
-    service: PollService = request.app.state.polls
-    return service
+poll_service = from_state("polls")
 
 
 Polls = Annotated[PollService, Depends(poll_service)]

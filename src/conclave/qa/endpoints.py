@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.kit.errors import Forbidden
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.kit.transaction import transaction
 from conclave.qa.schemas import (
     ActorBody,
@@ -30,10 +30,7 @@ from conclave.qa.service import QaService, QuestionView, question_view
 from conclave.realtime.service import PeerContext, Realtime
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def qa_service(request: Request) -> QaService:
-    service: QaService = request.app.state.qa
-    return service
+qa_service = from_state("qa")
 
 
 Qa = Annotated[QaService, Depends(qa_service)]

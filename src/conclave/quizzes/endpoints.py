@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.kit.errors import Forbidden
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.kit.transaction import transaction
 from conclave.quizzes.schemas import (
     QuizAnswerMessage,
@@ -27,10 +27,7 @@ from conclave.quizzes.service import MAX_IMPORT_BYTES, TEMPLATE, QuizService, Qu
 from conclave.realtime.service import PeerContext, Realtime
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def quiz_service(request: Request) -> QuizService:
-    service: QuizService = request.app.state.quizzes
-    return service
+quiz_service = from_state("quizzes")
 
 
 Quizzes = Annotated[QuizService, Depends(quiz_service)]

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends
 
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.retention.schemas import DeleteResources
 from conclave.retention.service import RetentionService
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def retention_service(request: Request) -> RetentionService:
-    service: RetentionService = request.app.state.retention
-    return service
+retention_service = from_state("retention")
 
 
 Retention = Annotated[RetentionService, Depends(retention_service)]

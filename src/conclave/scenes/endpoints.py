@@ -11,16 +11,13 @@ from pydantic import ValidationError
 
 from conclave.kit.errors import ConclaveError, ValidationFailed
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute, surface_route
+from conclave.kit.routing import TransactionalRoute, from_state, surface_route
 from conclave.scenes import pages
 from conclave.scenes.schemas import SceneCreate, SceneOut, SceneUpdate
 from conclave.scenes.service import SceneService
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def scene_service(request: Request) -> SceneService:
-    service: SceneService = request.app.state.scenes
-    return service
+scene_service = from_state("scenes")
 
 
 Scenes = Annotated[SceneService, Depends(scene_service)]

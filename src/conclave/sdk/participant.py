@@ -734,6 +734,9 @@ class Participant:
             elif stat.type == "transport":
                 summary["bytes_sent"] += stat.bytesSent
                 summary["bytes_received"] += stat.bytesReceived
+        for key in [k for k, v in summary.items() if k.endswith("_sent") and isinstance(v, dict)]:
+            if summary[key]["packets"] == 0:  # receive-only transceivers report empty senders
+                del summary[key]
         return summary
 
     # --- socket --------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from conclave.kit.errors import ValidationFailed
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.statistics.schemas import (
     ParticipantStatistics,
     RecordingStatistics,
@@ -18,10 +18,7 @@ from conclave.statistics.schemas import (
 from conclave.statistics.service import StatisticsService, resolve_range
 from conclave.tenancy.auth import CurrentProject, Session
 
-
-def statistics_service(request: Request) -> StatisticsService:
-    service: StatisticsService = request.app.state.statistics
-    return service
+statistics_service = from_state("statistics")
 
 
 def _moment(value: str | None, name: str) -> date | datetime | None:

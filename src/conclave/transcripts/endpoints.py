@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.kit.errors import Forbidden
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.kit.transaction import transaction
 from conclave.realtime.service import PeerContext, Realtime
 from conclave.tenancy.auth import CurrentProject, Session
 from conclave.transcripts.schemas import CaptionMessage, ExportOptions, Locale, SegmentOut, SummaryOut
 from conclave.transcripts.service import TranscriptService, segment_view, summary_view
 
-
-def transcript_service(request: Request) -> TranscriptService:
-    service: TranscriptService = request.app.state.transcripts
-    return service
+transcript_service = from_state("transcripts")
 
 
 Transcripts = Annotated[TranscriptService, Depends(transcript_service)]

@@ -43,7 +43,7 @@ async def render_page_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(pages.error_page(refusal), status_code=status, headers=_HEADERS)
 
 
-def meeting_pages(request: Request) -> MeetingPages:
+async def meeting_pages(request: Request) -> MeetingPages:
     state = request.app.state
     return MeetingPages(state.sessions, state.rooms, state.tenancy)
 

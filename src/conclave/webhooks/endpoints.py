@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from conclave.kit.pagination import Page, PageParams, page_params
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.tenancy.auth import CurrentProject, Session
 from conclave.webhooks.schemas import DeliveryOut, WebhookCreate, WebhookOut, WebhookUpdate
 from conclave.webhooks.service import WebhookService
 
-
-def webhook_service(request: Request) -> WebhookService:
-    service: WebhookService = request.app.state.webhooks
-    return service
+webhook_service = from_state("webhooks")
 
 
 Webhooks = Annotated[WebhookService, Depends(webhook_service)]

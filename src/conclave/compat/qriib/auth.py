@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.compat.qriib.errors import InvalidApiKey, InvalidSignature
 from conclave.kit.errors import Unauthorized
-from conclave.kit.routing import get_session
+from conclave.kit.routing import from_state, get_session
 from conclave.tenancy.models import Organization, Project
 from conclave.tenancy.service import ResolvedKey, TenancyService
 
@@ -109,9 +109,7 @@ async def verify(request: Request, session: AsyncSession, tenancy: TenancyServic
     return resolved
 
 
-def _tenancy(request: Request) -> TenancyService:
-    service: TenancyService = request.app.state.tenancy
-    return service
+_tenancy = from_state("tenancy")
 
 
 Tenancy = Annotated[TenancyService, Depends(_tenancy)]

@@ -52,7 +52,7 @@ from conclave.events.models import RoomEvent
 from conclave.events.service import EventLogService
 from conclave.kit.errors import NotFound
 from conclave.kit.pagination import PageParams
-from conclave.kit.routing import surface_route
+from conclave.kit.routing import from_state, surface_route
 from conclave.kit.time import isoformat
 from conclave.recordings.models import Recording
 from conclave.recordings.service import RecordingService
@@ -96,34 +96,22 @@ def route(
     return register
 
 
-def _rooms(request: Request) -> RoomService:
-    service: RoomService = request.app.state.rooms
-    return service
+_rooms = from_state("rooms")
 
 
-def _access(request: Request) -> AccessService:
-    service: AccessService = request.app.state.access
-    return service
+_access = from_state("access")
 
 
-def _tenancy(request: Request) -> TenancyService:
-    service: TenancyService = request.app.state.tenancy
-    return service
+_tenancy = from_state("tenancy")
 
 
-def _events(request: Request) -> EventLogService:
-    service: EventLogService = request.app.state.events
-    return service
+_events = from_state("events")
 
 
-def _recordings(request: Request) -> RecordingService:
-    service: RecordingService = request.app.state.recordings
-    return service
+_recordings = from_state("recordings")
 
 
-def _sessions(request: Request) -> SessionService:
-    service: SessionService = request.app.state.sessions
-    return service
+_sessions = from_state("sessions")
 
 
 Rooms = Annotated[RoomService, Depends(_rooms)]

@@ -32,6 +32,7 @@ from conclave.compat.videsk.schemas import (
 )
 from conclave.kit.errors import BadRequest, Forbidden, NotFound
 from conclave.kit.ids import new_id
+from conclave.kit.routing import from_state
 from conclave.kit.time import utcnow
 from conclave.rooms.models import Room
 from conclave.rooms.schemas import RoomCreate, RoomUpdate
@@ -42,14 +43,10 @@ from conclave.tenancy.models import Project
 DEFAULT_DURATION = timedelta(hours=3)
 
 
-def room_service(request: Request) -> RoomService:
-    service: RoomService = request.app.state.rooms
-    return service
+room_service = from_state("rooms")
 
 
-def access_service(request: Request) -> AccessService:
-    service: AccessService = request.app.state.access
-    return service
+access_service = from_state("access")
 
 
 Rooms = Annotated[RoomService, Depends(room_service)]

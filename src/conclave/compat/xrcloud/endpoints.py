@@ -65,7 +65,7 @@ def _state(name: str) -> Any:
     return get
 
 
-def project_assets(request: Request) -> ProjectAssets:
+async def project_assets(request: Request) -> ProjectAssets:
     settings = request.app.state.settings
     return ProjectAssets(settings.data_dir, settings.resolved_public_url)
 
