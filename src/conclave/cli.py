@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ from conclave.kit.crypto import SecretBox
 from conclave.kit.db import create_engine, create_sessionmaker, is_sqlite
 from conclave.kit.errors import ConclaveError
 from conclave.kit.events import InProcessEventBus
+from conclave.kit.logs import RedactQuerySecrets
 from conclave.kit.migrate import upgrade
 from conclave.kit.transaction import transaction
 from conclave.tenancy.schemas import CredentialImport, ProjectCreate
@@ -58,7 +60,10 @@ def serve(
         _fail(str(exc))
     where = f"http://{settings.host}:{settings.port}"
     typer.echo(f"conclave: serving on {where} (public URL {settings.resolved_public_url})")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+    config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+    # uvicorn configures its loggers in Config(); the filter goes on after that.
+    logging.getLogger("uvicorn.access").addFilter(RedactQuerySecrets())
+    uvicorn.Server(config).run()
 
 
 @app.command()

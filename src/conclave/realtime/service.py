@@ -53,6 +53,8 @@ from conclave.sessions.service import JoinRefused, JoinTicket, SessionService
 log = logging.getLogger(__name__)
 
 HandleKey = tuple[int, int]
+MAX_EARLY_EVENTS = 64
+MAX_EARLY_HANDLES = 256
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class Realtime:
         self.default_empty_timeout = default_empty_timeout
         self.heartbeat_seconds = heartbeat_seconds
         self.runtimes: dict[str, RoomRuntime] = {}
+        self._early: dict[HandleKey, list[MediaEvent]] = {}
         self.extensions: dict[str, tuple[type[BaseModel], ExtensionHandler]] = {}
         self.handles: dict[HandleKey, Peer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -568,7 +571,7 @@ class Realtime:
         except MediaError as exc:
             raise RealtimeError(f"the media server refused the offer: {exc}", code="media_error") from None
         peer.publisher, peer.feed_id = result.handle, result.feed_id
-        self.handles[_key(result.handle)] = peer
+        self._adopt(result.handle, peer)
         async with self.tx() as db:
             await self.sessions.set_feed(db, peer.project_id, peer.participant_id, result.feed_id)
         await peer.send(
@@ -581,6 +584,14 @@ class Realtime:
         )
         # The feed is announced when its PeerConnection is up (WEBRTC_UP): Janus refuses to
         # subscribe anyone to a publisher whose media has not started ("No such feed").
+
+    def _adopt(self, handle: MediaHandle, peer: Peer) -> None:
+        """Route the handle's media events to ``peer``, replaying candidates that came early."""
+        self.handles[_key(handle)] = peer
+        for event in self._early.pop(_key(handle), []):
+            self._on_media("", event)
+        if len(self._early) > MAX_EARLY_HANDLES:  # handles that were never adopted (failed requests)
+            self._early.clear()
 
     async def _announce_feed(self, runtime: RoomRuntime, peer: Peer) -> None:
         feed = peer.feed_id
@@ -623,7 +634,7 @@ class Realtime:
                 if peer.subscriber is None:
                     offer = await node.subscribe(runtime.room_key, feeds)
                     peer.subscriber = offer.handle
-                    self.handles[_key(offer.handle)] = peer
+                    self._adopt(offer.handle, peer)
                 else:
                     offer = await node.update_subscription(peer.subscriber, add=feeds)
                 break
@@ -966,6 +977,11 @@ class Realtime:
             return
         peer = self.handles.get(_key(event.handle))
         if peer is None:
+            if event.kind == MediaEventKind.TRICKLE:
+                # Janus may trickle before the request that created the handle has returned.
+                early = self._early.setdefault(_key(event.handle), [])
+                if len(early) < MAX_EARLY_EVENTS:
+                    early.append(event)
             return
         runtime = self.runtimes.get(peer.room_id)
         if runtime is None:
