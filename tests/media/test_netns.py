@@ -188,3 +188,25 @@ async def test_missing_ip_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
 async def test_command_prefix_needs_a_created_namespace() -> None:
     with pytest.raises(NetnsError, match="not been created"):
         NetworkNamespace().command_prefix()
+
+
+async def test_namespaces_of_dead_processes_are_removed() -> None:
+    """A server killed with SIGKILL cannot delete its namespace; the next run does."""
+    require_netns()
+    gone = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await gone.wait()
+    orphan = f"cnv-{gone.pid}-0"
+    add = await asyncio.create_subprocess_exec("ip", "netns", "add", orphan)
+    assert await add.wait() == 0
+    fresh = NetworkNamespace()
+    try:
+        await fresh.create()
+        listing = await asyncio.create_subprocess_exec("ip", "netns", "list", stdout=asyncio.subprocess.PIPE)
+        names = (await listing.communicate())[0].decode()
+        assert orphan not in names and fresh.name in names
+    finally:
+        await fresh.close()
+        cleanup = await asyncio.create_subprocess_exec(
+            "ip", "netns", "delete", orphan, stderr=asyncio.subprocess.DEVNULL
+        )
+        await cleanup.wait()

@@ -32,6 +32,7 @@ import ipaddress
 import itertools
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -78,6 +79,19 @@ def netns_available(ip_binary: str = "ip") -> str | None:
     if shutil.which(ip_binary) is None:
         return f"{ip_binary!r} not found on PATH; install iproute2 (Debian/Ubuntu: apt-get install iproute2)"
     return None
+
+
+_ORPHAN_NAME = re.compile(rf"{NAME_PREFIX}-(?P<pid>\d+)-(?P<n>\d+)")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _link_exists(interface: str) -> bool:
@@ -154,6 +168,7 @@ class NetworkNamespace:
         if reason is not None:
             raise NetnsUnavailable(reason)
         existing = set(await self._namespace_names())
+        await self._remove_orphans(existing)
         pid = os.getpid()
         while True:
             n = next(_counter)
@@ -238,6 +253,23 @@ class NetworkNamespace:
             if not any(block.overlaps(net) for net in used):
                 return block
         raise NetnsUnavailable(f"no free /{BLOCK_PREFIX} left in {self._network}")
+
+    async def _remove_orphans(self, names: set[str]) -> None:
+        """Delete namespaces whose creating process is gone (e.g. a server killed with SIGKILL).
+
+        Only ``cnv-<pid>-<n>`` names whose ``<pid>`` no longer exists are touched, so another
+        live run's namespace is never removed.
+        """
+        for name in sorted(names):
+            match = _ORPHAN_NAME.fullmatch(name)
+            if match is None or _pid_alive(int(match["pid"])):
+                continue
+            orphan = NetworkNamespace(ip_binary=self._ip)
+            orphan.name = name
+            orphan.host_interface = f"{NAME_PREFIX}{match['pid']}h{match['n']}"
+            logger.info("removing network namespace %s left by a process that is gone", name)
+            await orphan.close()
+            names.discard(name)
 
     async def _namespace_names(self) -> list[str]:
         output = await self._run("netns", "list")
