@@ -41,10 +41,8 @@ class WebhookRepository(ProjectScopedRepository[WebhookEndpoint]):
         endpoint: WebhookEndpoint | None = (await self.session.execute(statement)).scalars().first()
         return endpoint
 
-    async def enabled(self) -> list[WebhookEndpoint]:
-        statement = (
-            self.scoped().where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.created_at)
-        )
+    async def all_endpoints(self) -> list[WebhookEndpoint]:
+        statement = self.scoped().order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
         return list((await self.session.execute(statement)).scalars().all())
 
     async def page(

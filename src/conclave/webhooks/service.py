@@ -104,8 +104,13 @@ class WebhookService:
             project = await repository.project()
             if project is None:  # the event announces the project's own deletion
                 continue
-            await self._sync_project_endpoint(session, repository, project)
-            endpoints = await repository.enabled()
+            # One query for every endpoint of the project: this hook runs on every state change.
+            known = await repository.all_endpoints()
+            current = next((e for e in known if e.source == "project"), None)
+            synced = await self._sync_project_endpoint(session, repository, project, current)
+            if synced is not None and synced not in known:
+                known.append(synced)
+            endpoints = [e for e in known if e.enabled]
             if not endpoints:
                 continue
             for event in project_events:
@@ -151,10 +156,14 @@ class WebhookService:
         )
 
     async def _sync_project_endpoint(
-        self, session: AsyncSession, repository: WebhookRepository, project: Project
+        self,
+        session: AsyncSession,
+        repository: WebhookRepository,
+        project: Project,
+        current: WebhookEndpoint | None,
     ) -> WebhookEndpoint | None:
-        """Mirror ``Project.webhook_url`` as the project's ``source="project"`` endpoint."""
-        endpoint = await repository.project_endpoint()
+        """Mirror ``Project.webhook_url`` as the project's ``source="project"`` endpoint (``current``)."""
+        endpoint = current
         url = project.webhook_url
         now = utcnow()
         if endpoint is None:
@@ -211,7 +220,7 @@ class WebhookService:
         self, session: AsyncSession, project: Project, params: PageParams
     ) -> tuple[list[WebhookEndpoint], int]:
         repository = WebhookRepository(session, project.id)
-        await self._sync_project_endpoint(session, repository, project)
+        await self._sync_project_endpoint(session, repository, project, await repository.project_endpoint())
         await session.flush()
         cursor = None
         if params.after is not None:
@@ -227,7 +236,9 @@ class WebhookService:
         endpoint = await repository.by_id(webhook_id)
         if endpoint is None:
             # The project endpoint may not exist yet if no event happened since webhook_url was set.
-            synced = await self._sync_project_endpoint(session, repository, project)
+            synced = await self._sync_project_endpoint(
+                session, repository, project, await repository.project_endpoint()
+            )
             if synced is not None and synced.id == webhook_id.lower():
                 return synced
             raise NotFound(f"webhook {webhook_id!r} not found", code="webhook_not_found")
