@@ -18,11 +18,10 @@ from tests.webhooks.helpers import create_webhook
 from tests.webhooks.receiver import Received, Receiver
 
 
+@pytest.mark.postgresql_only
 async def test_two_workers_deliver_each_event_once(
     database_url: str, tmp_path: Path, webhook_app: FastAPI, webhook_client: httpx.AsyncClient
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several workers share one queue on PostgreSQL; SQLite runs one in-process runner")
     counts: Counter[str] = Counter()
 
     async def slowish(request: Received) -> int:
