@@ -292,6 +292,19 @@ def _spawn_server(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes
         )
 
 
+def _cleanup(process: subprocess.Popen[bytes] | None, janus_pid: int | None, data_dir: Path) -> None:
+    """Stop the server by PID, reap what it left, remove its data directory."""
+    if process is not None:
+        _stop(process)
+        _reap_leftovers(process.pid, janus_pid)
+    for _ in range(5):  # a child still closing its files may recreate one under our feet
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if not data_dir.exists():
+            return
+        time.sleep(0.2)
+    print(f"warning: could not remove {data_dir}", file=sys.stderr)
+
+
 @contextlib.asynccontextmanager
 async def media_server(
     *, log_level: str = "warning", label: str = "media"
@@ -339,11 +352,11 @@ async def media_server(
             raise BenchmarkSetupError(
                 "GET /rtc/config names no ice_addresses: media would not be confined to the namespace veth"
             )
-        organization = await asyncio.to_thread(
-            _cli_json, ["admin", "create-organization", "--name", f"bench-{label}", "--json"], env
-        )
-        project = await asyncio.to_thread(
-            _cli_json,
+        # Synchronously, not in a thread: a cancelled ``to_thread`` leaves its CLI child running, and
+        # that child would recreate the data directory after the cleanup below. Each call is bounded
+        # (``_server.CLI_TIMEOUT_S``), and a Ctrl-C takes effect as soon as it returns.
+        organization = _cli_json(["admin", "create-organization", "--name", f"bench-{label}", "--json"], env)
+        project = _cli_json(
             ["admin", "create-project", "--organization", organization["id"], "--name", "bench", "--json"],
             env,
         )
@@ -360,11 +373,8 @@ async def media_server(
                 f"the server died during the run (code {process.returncode}):\n{_log_tail(log_path)}"
             )
     finally:
-        if process is not None:
-            # Not in a thread: this must finish even while the loop is being cancelled.
-            _stop(process)
-            _reap_leftovers(process.pid, janus_pid)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        # Not in a thread: this must finish even while the loop is being cancelled.
+        _cleanup(process, janus_pid, data_dir)
 
 
 def install_sigterm_handler() -> None:

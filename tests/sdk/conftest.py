@@ -13,6 +13,8 @@ realtime tests skip, or fail under ``CI=true``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -35,6 +37,7 @@ from tests.conftest import missing_component
 CONCLAVE = str(Path(sys.executable).with_name("conclave"))
 MASTER_KEY = "sdk-test-master-key-0123456789"
 ADMIN_TOKEN = "sdk-test-admin-token"
+PR_SET_PDEATHSIG = 1
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
@@ -71,6 +74,12 @@ class ServerProcess:
         return data
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if pytest dies, so a crashed run leaves no server (or namespace) behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_server(tmp: Path, **settings: str) -> ServerProcess:
     """Start ``conclave serve`` and wait for ``/healthz``; the log goes to ``tmp/server.log``."""
     port = free_port()
@@ -89,7 +98,12 @@ def start_server(tmp: Path, **settings: str) -> ServerProcess:
     log_path = tmp / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [CONCLAVE, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [CONCLAVE, "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", tmp / "data", env, process, log_path)
     deadline = time.monotonic() + START_TIMEOUT

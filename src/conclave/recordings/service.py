@@ -150,6 +150,7 @@ class RecordingService:
         # feed id -> participant id per media room key, learnt from the node's own
         # notifications while a recording runs (files name the feed, not the person).
         self._feeds: dict[str, dict[int, str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         bus.subscribe(self.on_event)
         nodes.listen(self._on_media)
         realtime.register_message("recording", RecordingMessage, self.on_realtime_message)
@@ -263,7 +264,11 @@ class RecordingService:
     async def on_event(self, event: DomainEvent) -> None:
         """Auto-record new sessions; hand a session's running recording to processing at its end."""
         if event.type == "session.started" and event.room_id:
-            await self._auto_start(event.project_id, event.room_id)
+            # Deferred: the realtime layer registers the session's first participant only after
+            # this event is published, and that participant must get ``recording_started``.
+            task = asyncio.get_running_loop().create_task(self._auto_start(event.project_id, event.room_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         elif event.type == "session.ended" and event.session_id:
             async with transaction(self.sessionmaker, self.bus) as db:
                 for recording in await in_progress_for_session(db, event.session_id):

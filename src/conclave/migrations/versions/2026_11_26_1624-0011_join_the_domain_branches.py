@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 revision: str = "0011"
-down_revision: str | None = ("0007", "0008", "0010")
+down_revision: str | Sequence[str] | None = ("0007", "0008", "0010")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
