@@ -195,6 +195,24 @@ async def test_waiting_room_admission(web_server: Server, web_api: Api, new_page
         await mod.wait_for_selector(".tile[data-participant-name='Late Comer']")
 
 
+async def test_moderator_records_from_the_page(web_server: Server, web_api: Api, new_page: Any) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await web_api.room(recordings_enabled=True)
+        mod = await new_page()
+        guest = await new_page()
+        await join(mod, await token_link(web_api, room["id"], u="Host", role="moderator"))
+        await join(guest, await token_link(web_api, room["id"], u="Guest"))
+        await open_panel(mod, "#ctl-people")
+        await mod.click("button:has-text('Start recording')")
+        for page in (mod, guest):  # everyone sees the indicator
+            await page.wait_for_selector(".pill.rec")
+        listing = await web_api.get(f"/api/v1/recordings?room={room['id']}")
+        assert [r["status"] for r in listing["data"]] == ["in_progress"]
+        assert await guest.locator("button:has-text('Start recording')").count() == 0  # attendees cannot
+        await mod.click("button:has-text('Stop recording')")
+        await guest.wait_for_selector(".pill.rec", state="detached")
+
+
 async def test_translated_page(web_server: Server, web_api: Api, new_page: Any) -> None:
     async with asyncio.timeout(TEST_TIMEOUT):
         room = await web_api.room(default_language="de-DE")

@@ -472,6 +472,15 @@ export class Meeting {
   setRecording(recording) {
     this.recording = recording;
     this.renderTopbar();
+    this.renderPeople();
+  }
+
+  async toggleRecording() {
+    try {
+      await this.signaling.request({ type: 'recording', action: this.recording ? 'stop' : 'start' });
+    } catch (error) {
+      this.toast(t('room.error', { message: error.message }), 'warn');
+    }
   }
 
   // -- actions ---------------------------------------------------------------------------------
@@ -851,12 +860,23 @@ export class Meeting {
     if (!this.ui) return;
     const list = clear(this.ui.peopleList);
     const can = this.permissions;
-    if (can.lock_room) {
-      list.append(h('div', { class: 'people-actions' },
-        h('button', {
+    const canRecord = can.recording && this.settings.recordings_enabled;
+    if (can.lock_room || canRecord) {
+      const actions = h('div', { class: 'people-actions' });
+      if (can.lock_room) {
+        actions.append(h('button', {
           type: 'button', class: 'btn small', 'aria-pressed': String(this.locked),
           onclick: () => this.moderate(this.locked ? 'unlock' : 'lock'),
-        }, icon(this.locked ? 'lock' : 'unlock'), this.locked ? t('people.unlock') : t('people.lock'))));
+        }, icon(this.locked ? 'lock' : 'unlock'), this.locked ? t('people.unlock') : t('people.lock')));
+      }
+      if (canRecord) {
+        actions.append(h('button', {
+          type: 'button', class: `btn small${this.recording ? ' danger' : ''}`, 'aria-pressed': String(!!this.recording),
+          onclick: () => this.toggleRecording(),
+        }, h('span', { class: 'rec-dot', 'aria-hidden': 'true' }),
+        this.recording ? t('people.record_stop') : t('people.record_start')));
+      }
+      list.append(actions);
     }
     if (can.admit_participants && this.waiting.size) {
       list.append(h('h3', { text: t('people.waiting', { count: this.waiting.size }) }));
