@@ -29,6 +29,10 @@ const ICONS = {
   door: '<path d="M14 3H6v18h8"/><path d="M10 12h11"/><path d="m18 9 3 3-3 3"/>',
   cc: '<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M10 10.5a2 2 0 1 0 0 3M16.5 10.5a2 2 0 1 0 0 3"/>',
   volume: '<path d="M4 9h4l5-4v14l-5-4H4Z"/><path d="M16.5 8.5a5 5 0 0 1 0 7"/>',
+  up: '<path d="M12 19V5M6 11l6-6 6 6"/>',
+  qa: '<path d="M4 5h16v11H9l-5 4Z"/><path d="M10 9a2 2 0 1 1 2.5 1.9c-.3.1-.5.4-.5.7v.4M12 14h.01"/>',
+  poll: '<path d="M5 20V10M12 20V4M19 20v-7"/>',
+  quiz: '<circle cx="12" cy="12" r="9"/><path d="M9.5 9.5a2.5 2.5 0 1 1 3.2 2.4c-.4.1-.7.5-.7.9v.7M12 16.5h.01"/>',
   logo: '<rect x="2.5" y="5" width="13" height="14" rx="3.5"/><path d="m15.5 10 6-3.5v11l-6-3.5"/>',
 };
 

@@ -137,21 +137,9 @@ async function joinScreen({ nameOnly = false } = {}) {
     withDevices ? preview : null,
     h('section', { class: 'join-side', 'aria-labelledby': 'join-title' },
       heading, h('h2', { id: 'join-title', class: 'sr-only', text: t('join.title') }), form)));
-  show(card);
-
-  if (withDevices) {
-    await local.setAudio(!!settings.audio_on_join_enabled);
-    await local.setVideo(!!settings.video_on_join_enabled && !audioRoom);
-    if (!local.audioTrack && !local.videoTrack && !local.error) {
-      // Ask once so the device lists carry names, then return to the room's initial state.
-      await local.setAudio(true);
-      await local.setAudio(!!settings.audio_on_join_enabled);
-    }
-    render();
-    await fillDevices();
-  }
-  nameInput.focus();
-
+  // The handler is in place before the form shows: a click during device set-up waits for it
+  // instead of submitting the form natively (which would reload the page).
+  let deviceSetup = Promise.resolve();
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const name = nameInput.value.trim();
@@ -162,8 +150,9 @@ async function joinScreen({ nameOnly = false } = {}) {
       nameInput.focus();
       return;
     }
-    levels.close();
     (async () => {
+      await deviceSetup;
+      levels.close();
       if (!withDevices && canBroadcast) {
         await local.setAudio(!!settings.audio_on_join_enabled);
         await local.setVideo(!!settings.video_on_join_enabled && !audioRoom);
@@ -171,6 +160,23 @@ async function joinScreen({ nameOnly = false } = {}) {
       await startMeeting(name);
     })();
   });
+  show(card);
+
+  if (withDevices) {
+    deviceSetup = (async () => {
+      await local.setAudio(!!settings.audio_on_join_enabled);
+      await local.setVideo(!!settings.video_on_join_enabled && !audioRoom);
+      if (!local.audioTrack && !local.videoTrack && !local.error) {
+        // Ask once so the device lists carry names, then return to the room's initial state.
+        await local.setAudio(true);
+        await local.setAudio(!!settings.audio_on_join_enabled);
+      }
+      render();
+      await fillDevices();
+    })();
+    await deviceSetup;
+  }
+  nameInput.focus();
 }
 
 // -- status screens ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // The meeting itself: protocol state, media, and the in-room interface.
 
+import { Content } from './content.js';
 import { clear, h, hueFor, icon, initials } from './dom.js';
 import { t } from './i18n.js';
 import { AudioLevels } from './levels.js';
@@ -63,6 +64,7 @@ export class Meeting {
     this.reconnectStarted = 0;
     this.levels = new AudioLevels(() => this.renderSpeaking());
     this.ui = null;
+    this.content = new Content(this);
     this.trace = [];
     local.addEventListener('screenended', () => this.stopScreenShare());
     window.conclaveMeeting = this;
@@ -153,6 +155,7 @@ export class Meeting {
     this.teardownMedia();
     this.levels.close();
     this.quality?.stop();
+    this.content.stop();
     this.local.stopAll();
     window.removeEventListener('keydown', this.keyHandler);
     this.onEnd(kind, detail);
@@ -191,6 +194,13 @@ export class Meeting {
       recording_started: () => this.setRecording({ recording_id: message.recording_id, mode: message.mode }),
       recording_stopped: () => this.setRecording(null),
       caption: () => this.onCaption(message),
+      qa_updated: () => this.content.onMessage(message),
+      poll_started: () => this.content.onMessage(message),
+      poll_updated: () => this.content.onMessage(message),
+      poll_ended: () => this.content.onMessage(message),
+      poll_deleted: () => this.content.onMessage(message),
+      quiz_started: () => this.content.onMessage(message),
+      quiz_ended: () => this.content.onMessage(message),
       kicked: () => { this.phase = 'kicked'; },
       session_ended: () => { this.endReason = message.reason; },
       room_media_lost: () => { this.rejoinFresh = true; this.signaling.close(); this.onClose(1006); },
@@ -602,6 +612,7 @@ export class Meeting {
       h('div', { class: 'room-body' }, ui.stage, ui.panel),
       ui.captions, ui.toolbar, ui.toasts, ui.live, ui.dialog, ui.audio);
     this.ui = ui;
+    this.content.attach(ui);
     clear(this.root).append(ui.root);
     new ResizeObserver(() => this.layout()).observe(ui.stage);
     this.keyHandler = (event) => this.onKey(event);
@@ -713,6 +724,26 @@ export class Meeting {
       if (this.unread > 0) chat.append(h('span', { class: 'badge', 'aria-label': t('chat.unread', { count: this.unread }), text: String(this.unread) }));
       side.append(chat);
     }
+    if (this.content.qaAvailable) {
+      const qa = button({
+        label: t('qa.title'), text: t('ctl.qa'), iconName: 'qa', id: 'ctl-qa',
+        className: this.panel === 'qa' ? 'active' : '', pressed: this.panel === 'qa',
+        onClick: () => this.openPanel(this.panel === 'qa' ? null : 'qa'),
+      });
+      const unread = this.content.qaUnread;
+      if (unread > 0) qa.append(h('span', { class: 'badge', 'aria-label': t('qa.unread', { count: unread }), text: String(unread) }));
+      side.append(qa);
+    }
+    if (this.content.pollsAvailable) {
+      const polls = button({
+        label: t('content.title'), text: t('ctl.polls'), iconName: 'poll', id: 'ctl-polls',
+        className: this.panel === 'polls' ? 'active' : '', pressed: this.panel === 'polls',
+        onClick: () => this.openPanel(this.panel === 'polls' ? null : 'polls'),
+      });
+      const unread = this.content.pollsUnread;
+      if (unread > 0) polls.append(h('span', { class: 'badge', 'aria-label': t('content.unread', { count: unread }), text: String(unread) }));
+      side.append(polls);
+    }
     const leave = button({ label: t('ctl.leave'), iconName: 'leave', className: 'danger', id: 'ctl-leave', onClick: () => this.confirmLeave() });
     bar.append(group, side, h('div', { class: 'ctl-group' }, leave));
   }
@@ -785,10 +816,13 @@ export class Meeting {
     const panel = this.ui.panel;
     clear(panel);
     panel.hidden = !name;
+    panel.classList.remove('content-panel');
     this.ui.root.classList.toggle('with-panel', !!name);
+    this.content.onPanelChanged();
     if (name) {
       const close = h('button', { type: 'button', class: 'icon-btn', 'aria-label': t('action.close_panel'), title: t('action.close_panel'), onclick: () => this.openPanel(null) }, icon('close'));
-      const title = h('h2', { id: 'panel-title', tabindex: '-1', text: name === 'chat' ? t('chat.title') : t('people.title') });
+      const titles = { chat: t('chat.title'), qa: t('qa.title'), polls: t('content.title') };
+      const title = h('h2', { id: 'panel-title', tabindex: '-1', text: titles[name] || t('people.title') });
       panel.append(h('div', { class: 'panel-head' }, title, close));
       if (name === 'chat') {
         this.unread = 0;
@@ -796,6 +830,13 @@ export class Meeting {
         panel.append(this.ui.messages, this.buildComposer());
         this.ui.messages.scrollTop = this.ui.messages.scrollHeight;
         panel.querySelector('textarea')?.focus();
+      } else if (name === 'qa') {
+        panel.classList.add('content-panel');
+        panel.append(...this.content.buildQaPanel());
+        panel.querySelector('.qa-input')?.focus();
+      } else if (name === 'polls') {
+        panel.append(this.content.buildPollsPanel());
+        title.focus();
       } else {
         panel.append(this.ui.peopleList);
         this.renderPeople();
