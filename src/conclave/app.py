@@ -183,6 +183,7 @@ def build_runtime(settings: Settings) -> Runtime:
         access,
         nodes,
         chat,
+        events,
         grace_seconds=settings.rtc_resume_grace_seconds,
         default_empty_timeout=settings.room_empty_timeout_seconds,
         heartbeat_seconds=settings.session_heartbeat_seconds,

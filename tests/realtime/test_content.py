@@ -195,3 +195,27 @@ async def test_qa_and_captions_live(server: Server, api: Api) -> None:
     assert summary == {"job_id": summary["job_id"], "status": "READY", "summary": "Hello everyone."}
     ready = await api.get(f"/api/v1/rooms/{room['id']}/events?type=transcript.ready")
     assert ready["total_count"] == 1
+
+
+async def test_late_joiner_catches_up_on_questions_and_the_running_poll(server: Server, api: Api) -> None:
+    room = await api.room(qa_enabled=True)
+    mod = await Client.connect(server, f"token={await api.token(room['id'], u='Mod', role='moderator')}")
+    await mod.join()
+    await mod.send(type="question", question="Is the deck shared?", id="q")
+    await mod.expect("qa_updated")
+    created = await api.post(
+        f"/api/v1/rooms/{room['id']}/polls",
+        {"question": "Lunch?", "type": "single", "options": [{"label": "Yes"}, {"label": "No"}]},
+    )
+    assert created.status_code == 200, created.text
+    await mod.send(type="poll_launch", poll_id=created.json()["id"], id="l")
+    await mod.expect("poll_started")
+
+    late = await Client.connect(server, f"token={await api.token(room['id'], u='Late')}")
+    assert (await late.join())["type"] == "joined"
+    question = await late.expect("qa_updated")
+    assert question["question"]["question"] == "Is the deck shared?"
+    poll = await late.expect("poll_started")
+    assert poll["poll"]["question"] == "Lunch?"
+    for client in (mod, late):
+        await client.send(type="leave")

@@ -23,6 +23,18 @@ class RoomEventRepository(ProjectScopedRepository[RoomEvent]):
         statement = self.scoped(select(RoomEvent.id)).where(RoomEvent.room_id == room_id).limit(1)
         return (await self.session.execute(statement)).first() is not None
 
+    async def of_session(self, session_id: str, prefixes: tuple[str, ...], limit: int) -> list[RoomEvent]:
+        statement = (
+            self.scoped()
+            .where(
+                RoomEvent.session_id == session_id,
+                or_(*[RoomEvent.type.startswith(prefix, autoescape=True) for prefix in prefixes]),
+            )
+            .order_by(RoomEvent.created_at, RoomEvent.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars().all())
+
     async def page_for_room(
         self,
         room_id: str,

@@ -57,6 +57,30 @@ class EventLogService:
                 )
             )
 
+    async def session_events(
+        self,
+        session: AsyncSession,
+        project_id: str,
+        session_id: str,
+        prefixes: tuple[str, ...],
+        *,
+        limit: int = 2000,
+    ) -> list[DomainEvent]:
+        """A session's stored events of some families, oldest first, as the bus carried them."""
+        rows = await RoomEventRepository(session, project_id).of_session(session_id, prefixes, limit)
+        return [
+            DomainEvent(
+                type=row.type,
+                project_id=row.project_id,
+                data=row.data,
+                room_id=row.room_id,
+                session_id=row.session_id,
+                id=row.id,
+                occurred_at=row.created_at,
+            )
+            for row in rows
+        ]
+
     async def list_room_events(
         self,
         session: AsyncSession,

@@ -157,9 +157,8 @@ def register_live(
     realtime.register_message("poll_launch", PollLaunchMessage, launch)
     realtime.register_message("poll_end", PollEndMessage, end)
 
-    async def fan_out(event: DomainEvent) -> None:
-        if event.room_id is None or not event.type.startswith("poll."):
-            return
+    def poll_message(event: DomainEvent, viewer: str | None = None) -> dict[str, Any] | None:
+        """What participants are sent for a poll event: live, and replayed to late joiners."""
         data = event.data
         message: dict[str, Any] | None = None
         if event.type == "poll.started":
@@ -175,7 +174,14 @@ def register_live(
             message = {"type": "poll_ended", "poll_id": data["poll_id"], "results": data["results"]}
         elif event.type == "poll.deleted":
             message = {"type": "poll_deleted", "poll_id": data["poll_id"]}
+        return message
+
+    async def fan_out(event: DomainEvent) -> None:
+        if event.room_id is None or not event.type.startswith("poll."):
+            return
+        message = poll_message(event)
         if message is not None:
             await realtime.broadcast_to_room(event.room_id, message)
 
     bus.subscribe(fan_out)
+    realtime.register_replay("poll.", poll_message)

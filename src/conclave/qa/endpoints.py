@@ -260,9 +260,8 @@ def register_live(
     realtime.register_message("answer", AnswerMessage, answer)
     realtime.register_message("question_moderate", ModerateQuestionMessage, moderate)
 
-    async def fan_out(event: DomainEvent) -> None:
-        if event.room_id is None or not event.type.startswith(("question.", "answer.")):
-            return
+    def qa_message(event: DomainEvent) -> dict[str, Any]:
+        """What participants are sent for a Q&A event: live, and replayed to late joiners."""
         data = event.data
         update: dict[str, Any] = {
             "type": "qa_updated",
@@ -276,14 +275,31 @@ def register_live(
             update["answer"] = data["answer"]
         elif "answer_id" in data:
             update["answer_id"] = data["answer_id"]
-        if event.type.startswith("answer.") and data.get("private"):
-            # A private answer goes to its asker only (and is absent from everyone's public views).
-            asker = data.get("asker_id")
-            runtime = realtime.runtimes.get(event.room_id)
-            peer = runtime.peers.get(asker) if runtime is not None and asker else None
-            if peer is not None:
-                await peer.send(update)
+        return update
+
+    def private_to(event: DomainEvent) -> str | None:
+        """A private answer goes to its asker only (and is absent from everyone's public views)."""
+        if event.type.startswith("answer.") and event.data.get("private"):
+            return str(event.data.get("asker_id") or "")
+        return None
+
+    async def fan_out(event: DomainEvent) -> None:
+        if event.room_id is None or not event.type.startswith(("question.", "answer.")):
             return
-        await realtime.broadcast_to_room(event.room_id, update)
+        update = qa_message(event)
+        asker = private_to(event)
+        if asker is None:
+            await realtime.broadcast_to_room(event.room_id, update)
+            return
+        runtime = realtime.runtimes.get(event.room_id)
+        peer = runtime.peers.get(asker) if runtime is not None and asker else None
+        if peer is not None:
+            await peer.send(update)
+
+    def replay(event: DomainEvent, viewer: str) -> dict[str, Any] | None:
+        asker = private_to(event)
+        return qa_message(event) if asker is None or asker == viewer else None
 
     bus.subscribe(fan_out)
+    realtime.register_replay("question.", replay)
+    realtime.register_replay("answer.", replay)

@@ -201,23 +201,24 @@ def register_live(
     realtime.register_message("quiz_end", QuizEndMessage, end)
     realtime.register_message("quiz_answer", QuizAnswerMessage, answer)
 
-    async def fan_out(event: DomainEvent) -> None:
-        if event.room_id is None:
-            return
+    def quiz_message(event: DomainEvent, viewer: str | None = None) -> dict[str, Any] | None:
+        """What participants are sent for a quiz event: live, and replayed to late joiners."""
         data = event.data
         if event.type == "quiz.started":
-            await realtime.broadcast_to_room(
-                event.room_id,
-                {
-                    "type": "quiz_started",
-                    "run_id": data["run_id"],
-                    "deadline": data["deadline"],
-                    "quiz": data["quiz"],
-                },
-            )
-        elif event.type == "quiz.ended":
-            await realtime.broadcast_to_room(
-                event.room_id, {"type": "quiz_ended", "quiz_id": data["quiz_id"], "results": data["results"]}
-            )
+            return {
+                "type": "quiz_started",
+                "run_id": data["run_id"],
+                "deadline": data["deadline"],
+                "quiz": data["quiz"],
+            }
+        if event.type == "quiz.ended":
+            return {"type": "quiz_ended", "quiz_id": data["quiz_id"], "results": data["results"]}
+        return None
+
+    async def fan_out(event: DomainEvent) -> None:
+        message = quiz_message(event) if event.room_id is not None else None
+        if message is not None and event.room_id is not None:
+            await realtime.broadcast_to_room(event.room_id, message)
 
     bus.subscribe(fan_out)
+    realtime.register_replay("quiz.", quiz_message)

@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from conclave.access.service import AccessService
 from conclave.chat.service import ChatService, message_view
+from conclave.events.service import EventLogService
 from conclave.kit.errors import ConclaveError, ValidationFailed
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.ids import new_id
@@ -72,6 +73,8 @@ class PeerContext:
 
 
 ExtensionHandler = Callable[[PeerContext, Any], Awaitable[dict[str, Any] | None]]
+# A domain's translation of one of its committed events into what a participant is sent (or None).
+Replayer = Callable[[DomainEvent, str], dict[str, Any] | None]
 
 
 def _key(handle: MediaHandle) -> HandleKey:
@@ -152,6 +155,7 @@ class Realtime:
         access: AccessService,
         nodes: MediaNodes,
         chat: ChatService,
+        events: EventLogService,
         *,
         grace_seconds: float = 20.0,
         default_empty_timeout: float = 60.0,
@@ -164,6 +168,8 @@ class Realtime:
         self.access = access
         self.nodes = nodes
         self.chat = chat
+        self.events = events
+        self.replayers: dict[str, Replayer] = {}
         self.grace_seconds = grace_seconds
         self.default_empty_timeout = default_empty_timeout
         self.heartbeat_seconds = heartbeat_seconds
@@ -188,6 +194,29 @@ class Realtime:
         if type_name in self.extensions or type_name in p.CORE_TYPES:
             raise ValueError(f"realtime message type {type_name!r} is already registered")
         self.extensions[type_name] = (model, handler)
+
+    def register_replay(self, prefix: str, replayer: Replayer) -> None:
+        """Let a late joiner catch up on a domain's live state (a running poll, the questions …).
+
+        After ``joined``, the session's stored events whose type starts with ``prefix`` are
+        translated by ``replayer`` — the same translation the domain uses for its live
+        broadcasts — and sent to the joiner in order.
+        """
+        self.replayers[prefix] = replayer
+
+    async def _replay(self, peer: Peer, session_id: str) -> None:
+        if not self.replayers:
+            return
+        prefixes = tuple(self.replayers)
+        async with self.tx() as db:
+            history = await self.events.session_events(db, peer.project_id, session_id, prefixes)
+        for event in history:
+            replayer = next(
+                (r for prefix, r in self.replayers.items() if event.type.startswith(prefix)), None
+            )
+            message = replayer(event, peer.participant_id) if replayer else None
+            if message is not None:
+                await peer.send(message)
 
     def parse(self, raw: str) -> Any:
         """Decode one client frame: core protocol messages first, then registered extensions."""
@@ -328,6 +357,7 @@ class Realtime:
                 runtime.empty_timer = None
             runtime.peers[peer.participant_id] = peer
         await peer.send(welcome)
+        await self._replay(peer, welcome["session_id"])
         return peer
 
     async def _welcome(
@@ -446,6 +476,7 @@ class Realtime:
             await old.close(p.CLOSE_REPLACED, "resumed elsewhere")
         runtime.peers[peer.participant_id] = peer
         await peer.send(welcome)
+        await self._replay(peer, welcome["session_id"])
         return peer
 
     # -- requests on an open socket ----------------------------------------------------------
