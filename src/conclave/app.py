@@ -329,6 +329,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.media_info = MediaInfo(nodes=(), local=False, client_ice_addresses=())
 
     exception_handlers.install(app)
+    # Health first: routes are matched in order, and probes should be the cheapest request.
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers. Also the constant baseline of the API benchmark."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database answers a query."""
+        try:
+            async with request.app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
     app.include_router(tenancy_endpoints.admin_router)
     app.include_router(tenancy_endpoints.projects_router)
     app.include_router(access_endpoints.router)
@@ -357,21 +374,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from conclave.compat.qriib.endpoints import router as qriib_router
 
     app.include_router(qriib_router)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process answers. Also the constant baseline of the API benchmark."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    async def readyz(request: Request) -> JSONResponse:
-        """Readiness: the database answers a query."""
-        try:
-            async with request.app.state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            log.warning("readiness check failed: %s", exc)
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
 
     return app
