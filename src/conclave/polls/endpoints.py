@@ -13,6 +13,7 @@ from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.pagination import Page, PageParams, page_params
 from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.kit.transaction import transaction
+from conclave.kit.uploads import MAX_IMPORT_BYTES
 from conclave.polls.schemas import (
     PollCreate,
     PollEndMessage,
@@ -22,7 +23,7 @@ from conclave.polls.schemas import (
     PollResults,
     PollVoteMessage,
 )
-from conclave.polls.service import MAX_IMPORT_BYTES, TEMPLATE, NewPoll, PollService, PollView, poll_view
+from conclave.polls.service import TEMPLATE, NewPoll, PollService, PollView, poll_view
 from conclave.realtime.service import PeerContext, Realtime
 from conclave.tenancy.auth import CurrentProject, Session
 

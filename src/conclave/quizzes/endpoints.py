@@ -13,6 +13,7 @@ from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.pagination import Page, PageParams, page_params
 from conclave.kit.routing import TransactionalRoute, from_state
 from conclave.kit.transaction import transaction
+from conclave.kit.uploads import MAX_IMPORT_BYTES
 from conclave.quizzes.schemas import (
     QuizAnswerMessage,
     QuizCreate,
@@ -23,7 +24,7 @@ from conclave.quizzes.schemas import (
     QuizSummaryOut,
     QuizUpdate,
 )
-from conclave.quizzes.service import MAX_IMPORT_BYTES, TEMPLATE, QuizService, QuizView, quiz_view
+from conclave.quizzes.service import TEMPLATE, QuizService, QuizView, quiz_view
 from conclave.realtime.service import PeerContext, Realtime
 from conclave.tenancy.auth import CurrentProject, Session
 

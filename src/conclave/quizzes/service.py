@@ -17,6 +17,7 @@ from conclave.kit.ids import new_id
 from conclave.kit.jobs import JobQueue
 from conclave.kit.pagination import PageParams
 from conclave.kit.time import isoformat, utcnow
+from conclave.kit.uploads import read_upload
 from conclave.quizzes.models import Quiz, QuizChoice, QuizQuestion, QuizResponse, QuizRun
 from conclave.quizzes.repository import QuizRepository
 from conclave.quizzes.schemas import ChoiceIn, QuestionIn, QuizCreate, QuizUpdate
@@ -25,8 +26,6 @@ from conclave.rooms.service import RoomService
 from conclave.sessions.service import SessionService
 
 END_JOB = "quiz.end"
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-IMPORT_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"})
 TEMPLATE = (
     "quiz,time_limit_minutes,question,multiple,correct,choice_1,choice_2,choice_3,choice_4\r\n"
     "My quiz,45,Question #1,false,1,Correct answer,Wrong answer,,\r\n"
@@ -124,29 +123,6 @@ def _check_question(text: str, multiple: bool, choices: list[tuple[str, bool]], 
 
 def _limit(minutes: int | None, seconds: int | None) -> int | None:
     return minutes * 60 if minutes is not None else seconds
-
-
-def read_upload(data: bytes, filename: str | None, content_type: str | None) -> list[tuple[int, list[str]]]:
-    """A CSV/TXT upload (≤ 2 MB, UTF-8) as (line number, cells)."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationFailed("the file is larger than 2 MB", code="file_too_large")
-    name = (filename or "").lower()
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if not (name.endswith((".csv", ".txt")) or kind in IMPORT_TYPES):
-        raise ValidationFailed("upload a CSV or TXT file", code="unsupported_file_type")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed("the file is not UTF-8 text", code="invalid_encoding") from None
-    try:
-        reader = csv.reader(io.StringIO(text))
-        rows, start = [], 1
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-        return rows
-    except csv.Error as exc:
-        raise ValidationFailed(f"the file is not valid CSV: {exc}", code="invalid_csv") from None
 
 
 def parse_quiz_rows(rows: list[tuple[int, list[str]]]) -> list[NewQuiz]:
