@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +215,11 @@ async def test_keepalive_keeps_sessions_past_session_timeout(spawn_janus: Spawn)
         await kept.close()
         await idle.close()
     assert not kept.available
+
+
+async def test_relative_work_dir_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` uses the relative default data dir (./conclave-data): Janus must still start."""
+    require_janus()
+    monkeypatch.chdir(tmp_path)
+    async with LocalJanus(work_dir=Path("conclave-data") / "janus") as janus:
+        assert janus.pid is not None

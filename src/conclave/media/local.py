@@ -150,7 +150,8 @@ class LocalJanus:
         netns: NetworkNamespace | None = None,
     ) -> None:
         self._binary = binary
-        self._work_dir = work_dir
+        # Absolute: Janus resolves its config and plugin paths from its own working directory.
+        self._work_dir = work_dir.resolve() if work_dir is not None else None
         self._netns = netns
         self._ice_enforce_list = ice_enforce_list
         self._rtp_port_range = rtp_port_range
