@@ -91,6 +91,14 @@ class QaService:
         assert ref.name is not None
         return Actor(None, ref.name, ref.external_id)
 
+    async def _acting_on(
+        self, db: AsyncSession, project_id: str, room_ref: str, ref: ParticipantRef, question_id: str
+    ) -> tuple[Actor, Question]:
+        """A REST call's actor and the question it acts on, both checked against the room."""
+        room = await self.rooms.get_room(db, project_id, room_ref)
+        actor = await self._actor(db, room, ref)
+        return actor, await self._question(db, room, question_id)
+
     async def participant_actor(self, db: AsyncSession, project_id: str, participant_id: str) -> Actor:
         participant = await self.sessions.get_participant(db, project_id, participant_id)
         return Actor(participant.id, participant.name, participant.external_id)
@@ -210,18 +218,15 @@ class QaService:
         ref: ParticipantRef,
         text: str,
     ) -> QuestionView:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        await self._actor(db, room, ref)
-        question = await self._question(db, room, question_id)
+        _, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
         question.question = text
         return await self._changed(db, question, "edited")
 
     async def delete_question(
         self, db: AsyncSession, project_id: str, room_ref: str, question_id: str, ref: ParticipantRef
     ) -> None:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        await self._actor(db, room, ref)
-        await self.remove(db, await self._question(db, room, question_id))
+        _, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
+        await self.remove(db, question)
 
     async def remove(self, db: AsyncSession, question: Question) -> None:
         self._emit(db, "question.deleted", question)
@@ -237,9 +242,8 @@ class QaService:
         ref: ParticipantRef,
         status: Literal["open", "dismissed"],
     ) -> QuestionView:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        await self._actor(db, room, ref)
-        return await self.change_status(db, await self._question(db, room, question_id), status)
+        _, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
+        return await self.change_status(db, question, status)
 
     async def change_status(
         self, db: AsyncSession, question: Question, status: Literal["open", "dismissed"]
@@ -260,9 +264,8 @@ class QaService:
         ref: ParticipantRef,
         up: bool,
     ) -> QuestionView:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        actor = await self._actor(db, room, ref)
-        return await self.cast_vote(db, await self._question(db, room, question_id), actor, up)
+        actor, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
+        return await self.cast_vote(db, question, actor, up)
 
     async def cast_vote(self, db: AsyncSession, question: Question, actor: Actor, up: bool) -> QuestionView:
         """One vote per person and question: voting twice is a conflict, unvoting nothing a 404."""
@@ -295,11 +298,8 @@ class QaService:
         *,
         private: bool,
     ) -> Answer:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        actor = await self._actor(db, room, ref)
-        return await self.add_answer(
-            db, await self._question(db, room, question_id), actor, text, private=private
-        )
+        actor, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
+        return await self.add_answer(db, question, actor, text, private=private)
 
     async def add_answer(
         self, db: AsyncSession, question: Question, actor: Actor, text: str, *, private: bool
@@ -342,9 +342,7 @@ class QaService:
         ref: ParticipantRef,
         text: str,
     ) -> Answer:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        await self._actor(db, room, ref)
-        question = await self._question(db, room, question_id)
+        _, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
         answer = await self._answer(db, question, answer_id)
         answer.answer = text
         answer.updated_at = utcnow()
@@ -369,9 +367,7 @@ class QaService:
         answer_id: str,
         ref: ParticipantRef,
     ) -> None:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        await self._actor(db, room, ref)
-        question = await self._question(db, room, question_id)
+        _, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
         answer = await self._answer(db, question, answer_id)
         self._emit(db, "answer.deleted", question, answer_id=answer.id, private=answer.private)
         await db.delete(answer)
@@ -388,9 +384,8 @@ class QaService:
         ref: ParticipantRef,
         step: Literal["start", "stop", "cancel"],
     ) -> QuestionView:
-        room = await self.rooms.get_room(db, project_id, room_ref)
-        actor = await self._actor(db, room, ref)
-        return await self.step_live_answer(db, await self._question(db, room, question_id), actor, step)
+        actor, question = await self._acting_on(db, project_id, room_ref, ref, question_id)
+        return await self.step_live_answer(db, question, actor, step)
 
     async def step_live_answer(
         self, db: AsyncSession, question: Question, actor: Actor, step: Literal["start", "stop", "cancel"]
