@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, String, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator
 
 from conclave.kit.ids import new_id
+from conclave.kit.sqlite_inline import inline_connector
 from conclave.kit.time import utcnow
 
 NAMING_CONVENTION = {
@@ -60,6 +61,9 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+SQLITE_BUSY_TIMEOUT_S = 10.0
+"""How long a statement waits for another process's write lock (e.g. ``conclave admin``)."""
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -68,9 +72,16 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         # One connection: SQLite has one writer, and queueing in asyncio beats SQLite's busy-wait
-        # polling (and its BUSY_SNAPSHOT failures) when requests write concurrently.
+        # polling (and its BUSY_SNAPSHOT failures) when requests write concurrently. Statements run
+        # on the loop's thread (see kit.sqlite_inline), so a transaction never waits on hand-offs.
+        database = make_url(url).database or ":memory:"
         engine = create_async_engine(
-            url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=60
+            url,
+            async_creator=inline_connector(database, busy_timeout=SQLITE_BUSY_TIMEOUT_S),
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -79,7 +90,6 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
 
         return engine
