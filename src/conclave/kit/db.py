@@ -61,6 +61,7 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+
 SQLITE_BUSY_TIMEOUT_S = 10.0
 """How long a statement waits for another process's write lock (e.g. ``conclave admin``)."""
 

@@ -162,25 +162,54 @@ class JobQueue:
         With a ``key``, nothing is added while a job with that key is already queued; that job's
         ``run_at`` moves earlier if this call asked for an earlier time.
         """
+        if key is None:
+            await self._insert(session, name, [(payload, None)], run_at, upsert=False)
+        else:
+            await self.enqueue_keyed(session, name, {key: payload}, run_at=run_at)
+
+    async def enqueue_keyed(
+        self,
+        session: AsyncSession,
+        name: str,
+        jobs: dict[str, dict[str, Any]],
+        *,
+        run_at: datetime | None = None,
+    ) -> None:
+        """``enqueue`` for several keyed jobs at once (``{key: payload}``), in one statement."""
+        if jobs:
+            await self._insert(session, name, list((p, k) for k, p in jobs.items()), run_at, upsert=True)
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        name: str,
+        jobs: list[tuple[dict[str, Any], str | None]],
+        run_at: datetime | None,
+        *,
+        upsert: bool,
+    ) -> None:
         if name not in self._handlers:
             raise ValueError(f"no job handler registered for {name!r}")
         now = utcnow()
-        values = {
-            "id": new_id(),
-            "name": name,
-            "key": key,
-            "payload": payload,
-            "status": "queued",
-            "run_at": run_at or now,
-            "attempts": 0,
-            "max_attempts": self.max_attempts,
-            "created_at": now,
-            "updated_at": now,
-        }
+        rows = [
+            {
+                "id": new_id(),
+                "name": name,
+                "key": key,
+                "payload": payload,
+                "status": "queued",
+                "run_at": run_at or now,
+                "attempts": 0,
+                "max_attempts": self.max_attempts,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for payload, key in jobs
+        ]
         dialect = session.get_bind().dialect.name
         insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert_(Job).values(**values)
-        if key is not None:
+        statement = insert_(Job).values(rows)
+        if upsert:
             # A job with this key already waits: it does the work, but no later than we asked.
             earliest = (func.least if dialect == "postgresql" else func.min)(
                 Job.run_at, statement.excluded.run_at

@@ -43,6 +43,9 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Base):
     )
 
 
+_PENDING = text("status = 'pending'")
+
+
 class WebhookDelivery(IdMixin, TimestampMixin, Base):
     """One event for one endpoint; its ``id`` is the ``X-Conclave-Delivery`` header, kept across retries.
 
@@ -72,7 +75,16 @@ class WebhookDelivery(IdMixin, TimestampMixin, Base):
     delivered_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
-        Index("ix_webhook_deliveries_queue", "endpoint_id", "ordering_key", "status", "created_at", "id"),
+        # Delivery reads the oldest pending rows of each of an endpoint's queues (room order).
+        Index(
+            "ix_webhook_deliveries_pending",
+            "endpoint_id",
+            "ordering_key",
+            "created_at",
+            "id",
+            sqlite_where=_PENDING,
+            postgresql_where=_PENDING,
+        ),
         Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
     )

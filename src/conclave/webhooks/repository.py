@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.kit.ids import is_uuid
@@ -71,13 +73,13 @@ class WebhookRepository(ProjectScopedRepository[WebhookEndpoint]):
             statement = statement.where(WebhookDelivery.status.in_(statuses))
         return await paginate(self.session, statement, WebhookDelivery, params, cursor)
 
-    async def pending_queues(self, endpoint_id: str) -> list[str]:
+    async def has_pending(self, endpoint_id: str) -> bool:
         statement = (
-            select(WebhookDelivery.ordering_key)
+            select(WebhookDelivery.id)
             .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
-            .distinct()
+            .limit(1)
         )
-        return list((await self.session.execute(statement)).scalars().all())
+        return (await self.session.execute(statement)).first() is not None
 
 
 class DeliveryQueueRepository:
@@ -92,41 +94,109 @@ class DeliveryQueueRepository:
     async def delivery(self, delivery_id: str) -> WebhookDelivery | None:
         return await self.session.get(WebhookDelivery, delivery_id)
 
-    async def head(self, endpoint_id: str, ordering_key: str) -> WebhookDelivery | None:
-        """The oldest pending delivery of one FIFO queue: the only one that may be attempted."""
-        statement = (
-            select(WebhookDelivery)
-            .where(
-                WebhookDelivery.endpoint_id == endpoint_id,
-                WebhookDelivery.ordering_key == ordering_key,
-                WebhookDelivery.status == "pending",
-            )
-            .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
-            .limit(1)
-        )
-        delivery: WebhookDelivery | None = (await self.session.execute(statement)).scalars().first()
-        return delivery
+    async def heads(self, endpoint_id: str, per_queue: int, limit: int) -> list[QueuedDelivery]:
+        """The oldest pending deliveries of each of an endpoint's FIFO queues, oldest first.
 
-    async def lease(self, delivery_id: str, now: datetime, until: datetime) -> bool:
-        """Atomically take the right to attempt a delivery; false if another worker holds it."""
+        At most ``per_queue`` per queue, so a long backlog in one room never hides the others.
+        """
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=WebhookDelivery.ordering_key,
+                order_by=(WebhookDelivery.created_at, WebhookDelivery.id),
+            )
+            .label("rank")
+        )
+        pending = (
+            select(
+                WebhookDelivery.id,
+                WebhookDelivery.ordering_key,
+                WebhookDelivery.event_type,
+                WebhookDelivery.body,
+                WebhookDelivery.attempts,
+                WebhookDelivery.next_attempt_at,
+                WebhookDelivery.locked_until,
+                WebhookDelivery.created_at,
+                rank,
+            )
+            .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+            .subquery()
+        )
+        statement = (
+            select(
+                pending.c.id,
+                pending.c.ordering_key,
+                pending.c.event_type,
+                pending.c.body,
+                pending.c.attempts,
+                pending.c.next_attempt_at,
+                pending.c.locked_until,
+            )
+            .where(pending.c.rank <= per_queue)
+            .order_by(pending.c.created_at, pending.c.id)
+            .limit(limit)
+        )
+        return [QueuedDelivery(*row) for row in (await self.session.execute(statement)).all()]
+
+    async def lease(self, delivery_ids: list[str], now: datetime, until: datetime) -> set[str]:
+        """Atomically take the right to attempt deliveries; returns those no other worker holds."""
         statement = (
             update(WebhookDelivery)
             .where(
-                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.id.in_(delivery_ids),
                 WebhookDelivery.status == "pending",
                 or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until <= now),
             )
             .values(locked_until=until)
+            .returning(WebhookDelivery.id)
             .execution_options(synchronize_session=False)
         )
-        result = await self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return set((await self.session.execute(statement)).scalars().all())
 
-    async def release(self, delivery_id: str) -> None:
+    async def release(self, delivery_ids: list[str]) -> None:
         statement = (
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id)
+            .where(WebhookDelivery.id.in_(delivery_ids))
             .values(locked_until=None)
             .execution_options(synchronize_session=False)
         )
         await self.session.execute(statement)
+
+    async def mark_delivered(self, outcomes: list[dict[str, Any]]) -> None:
+        """Settle successful attempts in one executemany (``b_id`` and the new column values)."""
+        table: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+        columns = [name for name in outcomes[0] if name != "b_id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+        )
+        await self.session.execute(statement, outcomes)
+
+    async def reset_failures(self, endpoint_id: str) -> None:
+        statement = (
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.consecutive_failures > 0)
+            .values(consecutive_failures=0)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)
+
+
+@dataclass(frozen=True)
+class QueuedDelivery:
+    id: str
+    ordering_key: str
+    event_type: str
+    body: str
+    attempts: int
+    next_attempt_at: datetime
+    locked_until: datetime | None
+
+    def waits_until(self, now: datetime) -> datetime | None:
+        """When this delivery may be attempted, if not now (backoff, or another worker's lease)."""
+        if self.next_attempt_at > now:
+            return self.next_attempt_at
+        if self.locked_until is not None and self.locked_until > now:
+            return self.locked_until
+        return None

@@ -1,7 +1,8 @@
-"""Durable jobs of the webhooks domain, thin wrappers around ``WebhookService.deliver_queue``.
+"""Durable jobs of the webhooks domain, thin wrappers around ``WebhookService.deliver_endpoint``.
 
-``webhook.deliver`` — payload ``{"endpoint_id", "ordering_key"}``: drains one (endpoint, room)
-FIFO queue. The sender (and its HTTP connection pool) is shared by every job of a runner.
+``webhook.deliver`` — payload ``{"endpoint_id"}``: drains one endpoint's per-room FIFO queues
+(jobs queued before 0012 also carry an ``ordering_key``, which no longer matters). The sender
+(and its HTTP connection pool) is shared by every job of a runner.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ def register(
     sender: WebhookSender,
 ) -> None:
     async def deliver(payload: dict[str, Any]) -> Reschedule | None:
-        return await webhooks.deliver_queue(
-            sessionmaker, bus, sender, str(payload["endpoint_id"]), str(payload["ordering_key"])
-        )
+        return await webhooks.deliver_endpoint(sessionmaker, bus, sender, str(payload["endpoint_id"]))
 
     jobs.register(DELIVER_JOB, deliver)
     jobs.on_shutdown(sender.aclose)
