@@ -19,7 +19,7 @@ its room-log row (and, for the outbox, its delivery rows and job), as a request 
 
 Targets: outbox >= 0.5 of the baseline's events/s, and outbox p99 < 250 ms when paced.
 
-    .venv/bin/python benchmarks/webhooks.py [--events 500] [--producers 8] [--rate 200] [--postgres URL]
+    .venv/bin/python benchmarks/webhooks.py [--events 500] [--producers 8] [--rate 100] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--producers", type=int, default=8)
     parser.add_argument(
-        "--rate", type=float, default=200.0, help="paced phase: deliveries/s, split over the endpoints"
+        "--rate", type=float, default=100.0, help="paced phase: deliveries/s, split over the endpoints"
     )
     parser.add_argument("--postgres", help="postgresql+asyncpg://… of an EMPTY database to migrate and use")
     args = parser.parse_args()

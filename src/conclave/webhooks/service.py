@@ -48,6 +48,8 @@ HEADS_PER_ROUND = 500
 """How many due deliveries of one endpoint a round may lease (and settle) at once."""
 ROOMS_AT_ONCE = 8
 """How many rooms' requests one endpoint receives at the same time (its open connections)."""
+LEASE_RECHECK = timedelta(seconds=0.1)
+"""How soon a job looks again at rooms another job was sending (its round ends within moments)."""
 _PROJECT_URL_CLEARED = "the project's webhook_url was cleared"
 
 
@@ -482,14 +484,20 @@ class WebhookService:
                 continue
             wait = head.waits_until(now)
             if wait is not None:
+                if head.next_attempt_at > now:
+                    # Coalesce the wake-ups of many rooms in backoff: one round per backoff step.
+                    wait = max(wait, now + timedelta(seconds=self.policy.backoff_base))
+                else:
+                    # Another job is sending this room right now; it finishes within moments,
+                    # and rows that arrived meanwhile are this job's to send.
+                    wait = min(wait, now + LEASE_RECHECK)
                 held.add(head.ordering_key)
                 wake = wait if wake is None else min(wake, wait)
                 continue
             queues.setdefault(head.ordering_key, []).append(head)
         if not queues:
-            # Coalesce the wake-ups of many rooms in backoff: at most one round per backoff step.
             assert wake is not None
-            return Reschedule(max(wake, now + timedelta(seconds=self.policy.backoff_base)))
+            return Reschedule(wake)
         leased = await repository.lease(
             [h.id for q in queues.values() for h in q], now, now + self.policy.lease
         )
@@ -519,7 +527,7 @@ class WebhookService:
         if stray:
             await repository.release(stray)
         if not taken:
-            return Reschedule(now + self.policy.lease)
+            return Reschedule(now + LEASE_RECHECK)
         truncated = len(heads) == HEADS_PER_ROUND or any(len(q) == HEADS_PER_QUEUE for q in queues.values())
         return _Round(taken, everything=not (held or stray or truncated))
 
