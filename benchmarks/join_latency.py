@@ -5,8 +5,9 @@ Conclave stands between the client and Janus for all of the signalling (REST tok
 subscribe, SDP and ICE relay). This measures what that costs on top of the media server itself.
 
 Conclave path, per trial (one publisher already publishing through Conclave):
-``POST /api/v1/rooms/{id}/token`` (SDK ``ConclaveClient``) -> ``Participant.join()`` on ``/rtc`` ->
-``subscribe()`` -> the SDK answers the server's ``subscriber_offer`` -> first video frame decoded.
+``POST /api/v1/rooms/{id}/token`` (SDK ``ConclaveClient``) -> ``Participant.join(subscribe=True)`` on
+``/rtc`` (join and subscribe in one message, as the meeting page and ``conclave bot`` do) -> the SDK
+answers the server's ``subscriber_offer`` -> first video frame decoded.
 
 Baseline, same run, same machine: our own Janus (``LocalJanus`` in our own network namespace) driven
 through ``JanusMediaServer`` with no Conclave in between: a publisher joined over the adapter, then per
@@ -126,11 +127,11 @@ class ConclavePath:
             timeout=TRIAL_TIMEOUT_S,
             auto_resume=False,
         )
+        offered: list[float] = []
+        subscriber.on("subscriber_offer", lambda _: offered.append(time.perf_counter()))
         try:
-            await subscriber.join()
+            await subscriber.join(subscribe=True)
             joined_at = time.perf_counter()
-            await subscriber.subscribe()
-            subscribed_at = time.perf_counter()
             frame_at = await first_video_frame(lambda: subscriber.frames_received.video, TRIAL_TIMEOUT_S)
         finally:
             with contextlib.suppress(Exception):
@@ -141,7 +142,7 @@ class ConclavePath:
             {
                 "token": token_at - begin,
                 "joined": joined_at - begin,
-                "offer": subscribed_at - begin,
+                "offer": offered[0] - begin,
                 "first_frame": frame_at - begin,
             },
         )

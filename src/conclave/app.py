@@ -329,6 +329,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.media_info = MediaInfo(nodes=(), local=False, client_ice_addresses=())
 
     exception_handlers.install(app)
+
     # Health first: routes are matched in order, and probes should be the cheapest request.
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -17,12 +17,13 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conclave.media.janus.client import JanusAdminClient
 from conclave.media.local import JanusNotInstalled, find_janus_layout
 from conclave.media.netns import netns_available
 from tests.conftest import missing_component
@@ -178,3 +180,33 @@ def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
         yield server
     finally:
         stop_server(server)
+
+
+def janus_admin_address(server: ServerProcess) -> tuple[str, str]:
+    """URL and secret of the admin API of the server's own Janus, read from the config it runs with."""
+    found = subprocess.run(["pgrep", "-P", str(server.process.pid), "janus"], capture_output=True, text=True)
+    pids = found.stdout.split()
+    assert pids, "the server runs no Janus child"
+    argv = Path(f"/proc/{pids[0]}/cmdline").read_bytes().split(b"\0")
+    config_dir = Path(argv[argv.index(b"-F") + 1].decode())
+
+    def setting(file: str, name: str) -> str:
+        text = (config_dir / file).read_text()
+        match = re.search(rf"^\s*{name}\s*=\s*\"?([^\"\n]+)\"?", text, re.MULTILINE)
+        assert match, f"{name} not found in {file}"
+        return match.group(1)
+
+    transport = "janus.transport.websockets.jcfg"
+    url = f"ws://{setting(transport, 'admin_ws_ip')}:{setting(transport, 'admin_ws_port')}"
+    return url, setting("janus.jcfg", "admin_secret")
+
+
+@contextlib.asynccontextmanager
+async def janus_admin(server: ServerProcess) -> AsyncIterator[JanusAdminClient]:
+    """The admin API of the server's Janus: tests look there for what Conclave left behind."""
+    url, secret = janus_admin_address(server)
+    admin = JanusAdminClient(url, secret, connect_timeout=2, request_timeout=5)
+    try:
+        yield admin
+    finally:
+        await admin.close()

@@ -25,7 +25,7 @@ from conclave.sdk import (
     PublishRefused,
     SessionEnded,
 )
-from tests.sdk.conftest import ServerProcess
+from tests.sdk.conftest import ServerProcess, janus_admin
 from tests.sdk.test_participant import write_test_file
 
 TEST_TIMEOUT = 120
@@ -45,7 +45,7 @@ async def join(media_server: ServerProcess, api: ConclaveClient) -> AsyncIterato
     """``await join(room, name, role)``: a joined participant, left at teardown."""
     participants: list[Participant] = []
 
-    async def make(room: str, name: str, role: str = "moderator") -> Participant:
+    async def make(room: str, name: str, role: str = "moderator", *, subscribe: bool = False) -> Participant:
         issued = await api.issue_token(
             room, name=name, role=role, user_id=f"user-{name}-{uuid.uuid4().hex[:6]}"
         )
@@ -53,7 +53,7 @@ async def join(media_server: ServerProcess, api: ConclaveClient) -> AsyncIterato
             media_server.base_url, token=issued.token, ice_addresses=media_server.ice_addresses
         )
         participants.append(participant)
-        await participant.join()
+        await participant.join(subscribe=subscribe)
         return participant
 
     try:
@@ -69,6 +69,17 @@ async def eventually(predicate: Callable[[], bool], within: float, what: str) ->
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {within:g}s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def eventually_async(
+    read: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], within: float, what: str
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate(value := await read()):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within:g}s waiting for {what}: {value!r}")
+        await asyncio.sleep(0.1)
 
 
 async def new_room(api: ConclaveClient, **fields: Any) -> str:
@@ -111,6 +122,55 @@ async def test_two_participants_exchange_audio_and_video(api: ConclaveClient, jo
         assert [s["id"] for s in live["data"]] == [alice.session_id]
         present = await api.list_session_participants(alice.session_id or "")
         assert {p["id"] for p in present["data"]} == {alice.participant_id, bob.participant_id}
+
+
+async def test_join_with_subscribe_receives_present_and_later_feeds(api: ConclaveClient, join: Join) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT):
+        room = await new_room(api)
+        first = await join(room, "first")
+        await first.publish()
+        early = await join(room, "early", "viewer", subscribe=True)
+        await early.wait_for_frames(
+            video=5, audio=5, participant_id=first.participant_id, within=FRAMES_WITHIN
+        )
+        # The offer came after `joined` with no `subscribe` request: one negotiation, no `ok` reply.
+        assert early.subscriber_negotiations == 1
+        assert [e["type"] for e in early.events].index("subscriber_offer") > 0
+
+        second = await join(room, "second")
+        await second.publish()  # announced after `early` joined: added to its subscription
+        await early.wait_for_frames(
+            video=5, audio=5, participant_id=second.participant_id, within=FRAMES_WITHIN
+        )
+        assert set(early.feeds) == {first.feed_id, second.feed_id}
+
+        # In a room with nothing to receive yet, the first feed arrives when it is published.
+        quiet = await new_room(api)
+        watcher = await join(quiet, "watcher", "viewer", subscribe=True)
+        speaker = await join(quiet, "speaker")
+        await speaker.publish()
+        await watcher.wait_for_frames(video=5, participant_id=speaker.participant_id, within=FRAMES_WITHIN)
+        assert set(watcher.feeds) == {speaker.feed_id}
+
+
+async def test_refused_join_with_subscribe_leaves_no_subscriber_in_janus(
+    media_server: ServerProcess, api: ConclaveClient, join: Join
+) -> None:
+    async with asyncio.timeout(TEST_TIMEOUT), janus_admin(media_server) as admin:
+        room = await new_room(api, max_participants=2)
+        host = await join(room, "host")
+        await host.publish()
+        watcher = await join(room, "watcher", "viewer", subscribe=True)
+        await watcher.wait_for_frames(video=5, participant_id=host.participant_id, within=FRAMES_WITHIN)
+        before = set(await admin.list_sessions())
+        for attempt in range(3):  # the token is checked, so a subscriber is prepared, then the room is full
+            with pytest.raises(AdmissionRefused) as refused:
+                await join(room, f"extra-{attempt}", "viewer", subscribe=True)
+            assert refused.value.code == "room_full"
+        await eventually_async(
+            admin.list_sessions, lambda sessions: set(sessions) <= before, 10, "the subscribers to go"
+        )
+        await watcher.wait_for_frames(video=5, participant_id=host.participant_id, within=FRAMES_WITHIN)
 
 
 async def test_subscriber_renegotiates_for_late_publishers(api: ConclaveClient, join: Join) -> None:

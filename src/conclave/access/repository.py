@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, case, cast, literal, or_, select, update
 
 from conclave.access.models import BanRule, IssuedToken, Role
 from conclave.kit.pagination import PageParams
@@ -44,6 +44,28 @@ class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
         statement = self.scoped().where(IssuedToken.jti == jti)
         token: IssuedToken | None = (await self.session.execute(statement)).scalar_one_or_none()
         return token
+
+    async def record_use(self, jti: str, ip: str | None, at: datetime) -> None:
+        """Count one more use and keep the first one's time and address, in one statement.
+
+        A token signed elsewhere (by the developer's own backend) has no row: nothing changes.
+        """
+        first_use = IssuedToken.first_used_at.is_(None)
+        statement = (
+            update(IssuedToken)
+            .where(IssuedToken.project_id == self.project_id, IssuedToken.jti == jti)
+            .values(
+                uses=IssuedToken.uses + 1,
+                first_used_at=case(
+                    (first_use, literal(at, IssuedToken.first_used_at.type)), else_=IssuedToken.first_used_at
+                ),
+                first_used_ip=case(
+                    (first_use, literal(ip, IssuedToken.first_used_ip.type)), else_=IssuedToken.first_used_ip
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)
 
 
 class BanRepository(ProjectScopedRepository[BanRule]):

@@ -207,13 +207,7 @@ class AccessService:
         self, session: AsyncSession, project_id: str, jti: str, ip: str | None
     ) -> None:
         """Note that a token admitted someone (Videsk ``authorizations`` show the first use)."""
-        token = await IssuedTokenRepository(session, project_id).get(jti)
-        if token is None:
-            return  # signed by the developer's own backend: there is no issuance row to update
-        if token.first_used_at is None:
-            token.first_used_at = utcnow()
-            token.first_used_ip = ip
-        token.uses += 1
+        await IssuedTokenRepository(session, project_id).record_use(jti, ip, utcnow())
 
     async def issued_tokens(self, session: AsyncSession, project_id: str, room_id: str) -> list[IssuedToken]:
         """Tokens issued for a room, oldest first, with where and when each was first used."""

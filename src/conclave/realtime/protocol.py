@@ -27,6 +27,9 @@ class Join(_Message):
     type: Literal["join"]
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     resume: str | None = Field(default=None, max_length=64)
+    # Receive every other feed from the start, as if ``subscribe`` followed ``joined``: the server
+    # prepares the subscriber while it admits, so the first offer comes right after ``joined``.
+    subscribe: bool = False
 
 
 class Publish(_Message):

@@ -96,10 +96,14 @@ class Peer:
     publisher: MediaHandle | None = None
     feed_id: int | None = None
     subscriber: MediaHandle | None = None
+    subscribed_feeds: set[int] = field(default_factory=set)
     wants_subscription: bool = False
     blocked: tuple[bool, bool] = (False, False)  # (audio, video) blocked in Janus by a moderator
     gone: bool = False
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Serialises creating and growing the subscriber: a feed announced meanwhile waits its turn
+    # instead of opening a second subscriber or subscribing the same feed twice.
+    subscription_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.gone:
@@ -115,6 +119,16 @@ class Peer:
         if self.socket.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(Exception):
                 await self.socket.close(code=code, reason=reason[:120])
+
+
+@dataclass(eq=False)
+class EarlySubscription:
+    """A joiner's subscriber, asked of Janus while its admission is still being written."""
+
+    node_name: str
+    room_key: str
+    feeds: frozenset[int]
+    offer: asyncio.Task[SubscribeOffer]
 
 
 @dataclass(eq=False)
@@ -292,7 +306,7 @@ class Realtime:
     ) -> Peer | None:
         """Admit a socket that sent ``join``: returns its peer, or None if it was denied or left."""
         if join.resume:
-            return await self._resume(socket, join.resume)
+            return await self._resume(socket, join.resume, subscribe=join.subscribe)
         async with self.tx() as db:
             ticket = await self.sessions.authorize(
                 db,
@@ -305,7 +319,14 @@ class Realtime:
         if ticket.needs_admission and not await self._wait_for_admission(socket, runtime, ticket):
             return None
         ip = socket.client.host if socket.client else None
-        return await self._enter(socket, runtime, ticket, ip=ip, user_agent=socket.headers.get("user-agent"))
+        return await self._enter(
+            socket,
+            runtime,
+            ticket,
+            ip=ip,
+            user_agent=socket.headers.get("user-agent"),
+            subscribe=join.subscribe,
+        )
 
     async def _enter(
         self,
@@ -315,7 +336,35 @@ class Realtime:
         *,
         ip: str | None,
         user_agent: str | None,
+        subscribe: bool,
     ) -> Peer:
+        early = self._early_subscription(runtime) if subscribe else None
+        try:
+            peer, welcome = await self._register(socket, runtime, ticket, ip, user_agent, subscribe)
+        except BaseException:
+            if early is not None:
+                self._spawn(self._discard_early(early))
+            raise
+        await peer.send(welcome)
+        if subscribe:
+            await self._subscribe_on_join(runtime, peer, early)
+        await self._replay(peer, welcome["session_id"])
+        return peer
+
+    async def _register(
+        self,
+        socket: WebSocket,
+        runtime: RoomRuntime,
+        ticket: JoinTicket,
+        ip: str | None,
+        user_agent: str | None,
+        subscribe: bool,
+    ) -> tuple[Peer, dict[str, Any]]:
+        """Count the joiner in (starting the session if needed) and make it a peer of the room.
+
+        With ``subscribe`` the peer is registered holding its subscription lock, which
+        :meth:`_subscribe_on_join` releases: feeds announced in between wait for the first offer.
+        """
         async with runtime.lock:
             node_name = runtime.node_name
             if node_name is None:
@@ -350,15 +399,74 @@ class Realtime:
                     runtime.room_key = entered.session.media_room_key
                     self._schedule_length_timer(runtime, entered.room.session_length * 60.0)
                 peer, welcome = await self._welcome(
-                    db, runtime, socket, entered.participant, entered.room, ticket.permissions, resumed=False
+                    db,
+                    runtime,
+                    socket,
+                    entered.participant,
+                    entered.room,
+                    ticket.permissions,
+                    resumed=False,
+                    others=entered.others,
                 )
             if runtime.empty_timer:
                 runtime.empty_timer.cancel()
                 runtime.empty_timer = None
+            if subscribe:
+                peer.wants_subscription = True
+                await peer.subscription_lock.acquire()  # a new lock: free at once
             runtime.peers[peer.participant_id] = peer
-        await peer.send(welcome)
-        await self._replay(peer, welcome["session_id"])
-        return peer
+        return peer, welcome
+
+    # -- subscribing as part of join -----------------------------------------------------------
+
+    def _early_subscription(self, runtime: RoomRuntime) -> EarlySubscription | None:
+        """Start the joiner's Janus subscriber now, so that it overlaps the admission's database work.
+
+        Only for a room whose session already runs here with feeds to receive; the token has been
+        verified by then. The offer is sent only once the joiner is in (:meth:`_subscribe_on_join`),
+        and a refused join tears the subscriber down again (:meth:`_discard_early`).
+        """
+        if runtime.node_name is None or runtime.room_key is None or not runtime.feeds:
+            return None
+        try:
+            node = self.nodes.get(runtime.node_name)
+        except MediaError:
+            return None
+        feeds = list(runtime.feeds)
+        offer = self._spawn(node.subscribe(runtime.room_key, feeds))
+        return EarlySubscription(runtime.node_name, runtime.room_key, frozenset(feeds), offer)
+
+    async def _discard_early(self, early: EarlySubscription) -> None:
+        with contextlib.suppress(MediaError):
+            offer = await early.offer
+            await self.nodes.get(early.node_name).leave(offer.handle)
+
+    async def _subscribe_on_join(
+        self, runtime: RoomRuntime, peer: Peer, early: EarlySubscription | None
+    ) -> None:
+        """Send the joiner its first ``subscriber_offer``; the caller holds the subscription lock."""
+        try:
+            offer: SubscribeOffer | None = None
+            if early is not None:
+                try:
+                    offer = await early.offer
+                except MediaError:
+                    offer = None  # e.g. a feed not usable yet: the regular path below retries
+                if offer is not None and (
+                    early.room_key != runtime.room_key or runtime.peers.get(peer.participant_id) is not peer
+                ):
+                    self._spawn(self._discard_early(early))
+                    offer = None
+            if runtime.peers.get(peer.participant_id) is not peer:
+                return  # kicked or gone while the subscriber was being set up
+            if offer is not None and early is not None:
+                peer.subscriber = offer.handle
+                peer.subscribed_feeds.update(early.feeds)
+                self._adopt(offer.handle, peer)
+                await peer.send(self._offer_message(runtime, offer))
+            await self._add_feeds_locked(runtime, peer, self._feeds_for(runtime, peer))
+        finally:
+            peer.subscription_lock.release()
 
     async def _welcome(
         self,
@@ -370,12 +478,17 @@ class Realtime:
         permissions: dict[str, bool],
         *,
         resumed: bool,
+        others: list[Participant] | None = None,
     ) -> tuple[Peer, dict[str, Any]]:
         """The participant's peer and its ``joined`` message: one shape for joins and resumes.
 
-        The caller registers the peer once its transaction has committed.
+        ``others`` are the other participants present, when the caller has them already. The
+        caller registers the peer once its transaction has committed.
         """
-        others = await self.sessions.present_participants(db, participant.project_id, participant.session_id)
+        if others is None:
+            others = await self.sessions.present_participants(
+                db, participant.project_id, participant.session_id
+            )
         history = await self.chat.history_for(
             db, participant, earlier_sessions=bool(room.settings.get("chat_persistence_enabled"))
         )
@@ -453,7 +566,7 @@ class Realtime:
         await socket.close(code=p.CLOSE_DENIED, reason="not admitted")
         return False
 
-    async def _resume(self, socket: WebSocket, resume_token: str) -> Peer:
+    async def _resume(self, socket: WebSocket, resume_token: str, *, subscribe: bool) -> Peer:
         async with self.tx() as db:
             participant = await self.sessions.find_resumable(db, resume_token)
             runtime = self.runtimes.get(participant.room_id)
@@ -474,8 +587,13 @@ class Realtime:
         if old is not None:
             await self._release_media(runtime, old)
             await old.close(p.CLOSE_REPLACED, "resumed elsewhere")
+        if subscribe:
+            peer.wants_subscription = True
+            await peer.subscription_lock.acquire()  # a new lock: free at once
         runtime.peers[peer.participant_id] = peer
         await peer.send(welcome)
+        if subscribe:
+            await self._subscribe_on_join(runtime, peer, None)
         await self._replay(peer, welcome["session_id"])
         return peer
 
@@ -636,7 +754,7 @@ class Realtime:
         )
         for other in list(runtime.peers.values()):
             if other is not peer and other.wants_subscription:
-                await self._add_feeds(runtime, other, [feed])
+                await self._add_feeds(runtime, other)
 
     async def _unpublish_request(
         self, peer: Peer, runtime: RoomRuntime, message: p.Unpublish
@@ -650,13 +768,27 @@ class Realtime:
         self, peer: Peer, runtime: RoomRuntime, message: p.Subscribe
     ) -> dict[str, Any] | None:
         peer.wants_subscription = True
-        feeds = [feed for feed, owner in runtime.feeds.items() if owner != peer.participant_id]
-        if peer.subscriber is None and feeds:
-            await self._add_feeds(runtime, peer, feeds)
+        if peer.subscriber is None and self._feeds_for(runtime, peer):
+            await self._add_feeds(runtime, peer)
             return None
         return {"type": "ok"}
 
-    async def _add_feeds(self, runtime: RoomRuntime, peer: Peer, feeds: list[int]) -> None:
+    @staticmethod
+    def _feeds_for(runtime: RoomRuntime, peer: Peer) -> list[int]:
+        """The room's feeds that ``peer`` should receive and does not yet."""
+        return [
+            feed
+            for feed, owner in runtime.feeds.items()
+            if owner != peer.participant_id and feed not in peer.subscribed_feeds
+        ]
+
+    async def _add_feeds(self, runtime: RoomRuntime, peer: Peer) -> None:
+        async with peer.subscription_lock:
+            await self._add_feeds_locked(runtime, peer, self._feeds_for(runtime, peer))
+
+    async def _add_feeds_locked(self, runtime: RoomRuntime, peer: Peer, feeds: list[int]) -> None:
+        if not feeds:
+            return
         node = self._node(runtime)
         assert runtime.room_key is not None
         offer: SubscribeOffer | None = None
@@ -668,6 +800,7 @@ class Realtime:
                     self._adopt(offer.handle, peer)
                 else:
                     offer = await node.update_subscription(peer.subscriber, add=feeds)
+                peer.subscribed_feeds.update(feeds)
                 break
             except MediaError as exc:
                 # 428 "No such feed": the feed's media is up but not yet usable inside the room.
@@ -800,6 +933,7 @@ class Realtime:
     async def _release_media(self, runtime: RoomRuntime, peer: Peer) -> None:
         if peer.publisher is not None:
             await self._drop_publisher(runtime, peer, tear_down=True)
+        peer.subscribed_feeds.clear()
         if peer.subscriber is not None:
             handle, peer.subscriber = peer.subscriber, None
             self.handles.pop(_key(handle), None)
@@ -816,6 +950,8 @@ class Realtime:
                     await self._node(runtime).leave(handle)
         if feed is not None:
             announced = runtime.feeds.pop(feed, None) is not None
+            for other in runtime.peers.values():
+                other.subscribed_feeds.discard(feed)
             with contextlib.suppress(ConclaveError):
                 async with self.tx() as db:
                     await self.sessions.set_feed(db, peer.project_id, peer.participant_id, None)

@@ -83,7 +83,7 @@ async def run_bot(
     )
     try:
         try:
-            joined = await participant.join()
+            joined = await participant.join(subscribe=True)
         except AdmissionRefused as exc:
             raise BotFailure(
                 f"admission refused: {exc.message} (code {exc.code}, close code {exc.close_code})",
@@ -91,7 +91,6 @@ async def run_bot(
                 exc.code,
                 exc.close_code,
             ) from exc
-        await participant.subscribe()
         feed_id: Any = None
         if publish:
             try:

@@ -391,8 +391,12 @@ class Participant:
     async def __aexit__(self, *exc: object) -> None:
         await self.leave()
 
-    async def join(self) -> Message:
+    async def join(self, *, subscribe: bool = False) -> Message:
         """Connect and get admitted; returns the ``joined`` frame.
+
+        With ``subscribe`` the participant also receives every other feed from the start, as
+        :meth:`subscribe` would, without the extra round trip: the server prepares the subscriber
+        while it admits us and sends its offer right after ``joined``.
 
         Raises :class:`AdmissionRefused` with the server's code/message and close code when
         refused (also when a moderator denies us in a locked room), :class:`RealtimeTimeout`
@@ -409,11 +413,12 @@ class Participant:
         link = await self._connect()
         self._link = link
         try:
-            joined = await self._admit(link, resume=None)
+            joined = await self._admit(link, resume=None, subscribe=subscribe)
         except BaseException:
             self._link = None
             await self._close_link(link)
             raise
+        self._subscribed = subscribe
         self._offer_worker = asyncio.get_running_loop().create_task(self._answer_offers())
         return joined
 
@@ -836,7 +841,7 @@ class Participant:
 
     # --- admission -----------------------------------------------------------------------
 
-    async def _admit(self, link: _Link, *, resume: str | None) -> Message:
+    async def _admit(self, link: _Link, *, resume: str | None, subscribe: bool = False) -> Message:
         """Send ``join`` and follow the admission dialogue until ``joined`` or a refusal."""
         queue: asyncio.Queue[Message] = asyncio.Queue()
         self._admission = queue
@@ -846,6 +851,8 @@ class Participant:
             message["display_name"] = self.display_name
         if resume is not None:
             message["resume"] = resume
+        if subscribe:
+            message["subscribe"] = True
         error: Message | None = None
         limit = self.timeout
         try:
@@ -1044,7 +1051,7 @@ class Participant:
             link = await self._connect()
             self._link = link  # from here on the old socket's frames and close are ignored
             try:
-                await self._admit(link, resume=self.resume_token)
+                await self._admit(link, resume=self.resume_token, subscribe=self._subscribed)
             except BaseException:
                 if self._link is link:
                     self._link = None
@@ -1057,8 +1064,6 @@ class Participant:
             if self._publish_options is not None:
                 audio, video = self._publish_options
                 await self.publish(audio=audio, video=video)
-            if self._subscribed:
-                await self.subscribe()
 
     def _finish(self, error: RealtimeError | None) -> None:
         if self._closed.is_set():

@@ -33,6 +33,7 @@ from conclave.sessions.repository import (
     stale_live_sessions,
     touch_sessions,
 )
+from conclave.tenancy.models import Project
 from conclave.tenancy.service import TenancyService
 
 
@@ -66,6 +67,10 @@ class Entered:
     session: Session
     room: Room
     started: bool
+    others: list[Participant]  # everyone else present in the session, in joining order
+    # Held so the project stays in the session's identity map until the commit, where the
+    # webhook hook looks it up again (the map keeps only objects something refers to).
+    project: Project
 
 
 @dataclass(frozen=True)
@@ -217,9 +222,10 @@ class SessionService:
         project = await self.tenancy.get_project(db, room.project_id)
         sessions = SessionRepository(db, room.project_id)
         live = await sessions.live_for_room(room.id)
-        present = 0
+        others: list[Participant] = []
         if live is not None:
-            present = await ParticipantRepository(db, room.project_id).count_present(session_id=live.id)
+            others = await ParticipantRepository(db, room.project_id).present_in_session(live.id)
+        present = len(others)
         capacity = room.max_participants
         if project.max_participants_per_room is not None:
             capacity = min(capacity, project.max_participants_per_room)
@@ -262,7 +268,9 @@ class SessionService:
         if ticket.jti:
             await self.access.record_token_use(db, room.project_id, ticket.jti, ip)
         emit(db, participant_event("participant.joined", participant))
-        return Entered(participant=participant, session=live, room=room, started=started)
+        return Entered(
+            participant=participant, session=live, room=room, started=started, others=others, project=project
+        )
 
     # -- presence changes --------------------------------------------------------------------
 

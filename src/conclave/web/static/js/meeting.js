@@ -93,7 +93,7 @@ export class Meeting {
       if (this.signaling === signaling) this.onClose(event.detail.code);
     });
     await signaling.connect();
-    const join = { type: 'join' };
+    const join = { type: 'join', subscribe: true }; // the first subscriber offer follows `joined`
     if (resume) join.resume = resume;
     else if (this.name) join.display_name = this.name;
     signaling.send(join);
@@ -256,7 +256,6 @@ export class Meeting {
     for (const item of message.chat || []) this.onChatMessage(item, false);
     this.setRecording(this.recording);
     this.renderAll();
-    this.signaling.send({ type: 'subscribe' });
     await this.publish();
     if (resumed) this.toast(t('room.reconnected'));
   }
