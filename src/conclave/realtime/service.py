@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketState
 
 from conclave.access.service import AccessService
+from conclave.access.verifier import unverified_room_id
 from conclave.chat.service import ChatService, message_view
 from conclave.events.service import EventLogService
 from conclave.kit.errors import ConclaveError, ValidationFailed
@@ -119,6 +120,9 @@ class Peer:
         if self.socket.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(Exception):
                 await self.socket.close(code=code, reason=reason[:120])
+
+
+Authorize = Callable[[AsyncSession], Awaitable[JoinTicket]]
 
 
 @dataclass(eq=False)
@@ -307,44 +311,51 @@ class Realtime:
         """Admit a socket that sent ``join``: returns its peer, or None if it was denied or left."""
         if join.resume:
             return await self._resume(socket, join.resume, subscribe=join.subscribe)
-        async with self.tx() as db:
-            ticket = await self.sessions.authorize(
-                db,
-                token=token,
-                room_ref=room_ref,
-                display_name=join.display_name,
-                ip=socket.client.host if socket.client else None,
+        ip = socket.client.host if socket.client else None
+        user_agent = socket.headers.get("user-agent")
+
+        async def authorize(db: AsyncSession) -> JoinTicket:
+            return await self.sessions.authorize(
+                db, token=token, room_ref=room_ref, display_name=join.display_name, ip=ip
             )
+
+        live = self.runtimes.get(unverified_room_id(token) or "") if token else None
+        if live is not None and live.session_id is not None:
+            # The token's room is live here: check the token and count the joiner in one transaction.
+            peer = await self._enter(
+                socket, live, authorize, ip=ip, user_agent=user_agent, subscribe=join.subscribe
+            )
+            if peer is not None:
+                return peer  # otherwise the room is locked: the joiner goes to the waiting room
+        async with self.tx() as db:
+            ticket = await authorize(db)
         runtime = self._runtime(ticket.room_id, ticket.project_id)
         if ticket.needs_admission and not await self._wait_for_admission(socket, runtime, ticket):
             return None
-        ip = socket.client.host if socket.client else None
         return await self._enter(
-            socket,
-            runtime,
-            ticket,
-            ip=ip,
-            user_agent=socket.headers.get("user-agent"),
-            subscribe=join.subscribe,
+            socket, runtime, ticket, ip=ip, user_agent=user_agent, subscribe=join.subscribe
         )
 
     async def _enter(
         self,
         socket: WebSocket,
         runtime: RoomRuntime,
-        ticket: JoinTicket,
+        admission: JoinTicket | Authorize,
         *,
         ip: str | None,
         user_agent: str | None,
         subscribe: bool,
-    ) -> Peer:
-        early = self._early_subscription(runtime) if subscribe else None
-        try:
-            peer, welcome = await self._register(socket, runtime, ticket, ip, user_agent, subscribe)
-        except BaseException:
-            if early is not None:
-                self._spawn(self._discard_early(early))
-            raise
+    ) -> Peer | None:
+        """Count the joiner in and send ``joined`` (then its first offer, then the replay).
+
+        ``admission`` is a ticket checked earlier (or a moderator's admission), or the check itself,
+        to run in the same transaction; that check's joiner may need the waiting room, in which
+        case nothing is written and the result is None.
+        """
+        registered = await self._register(socket, runtime, admission, ip, user_agent, subscribe)
+        if registered is None:
+            return None
+        peer, welcome, early = registered
         await peer.send(welcome)
         if subscribe:
             await self._subscribe_on_join(runtime, peer, early)
@@ -355,15 +366,16 @@ class Realtime:
         self,
         socket: WebSocket,
         runtime: RoomRuntime,
-        ticket: JoinTicket,
+        admission: JoinTicket | Authorize,
         ip: str | None,
         user_agent: str | None,
         subscribe: bool,
-    ) -> tuple[Peer, dict[str, Any]]:
+    ) -> tuple[Peer, dict[str, Any], EarlySubscription | None] | None:
         """Count the joiner in (starting the session if needed) and make it a peer of the room.
 
-        With ``subscribe`` the peer is registered holding its subscription lock, which
-        :meth:`_subscribe_on_join` releases: feeds announced in between wait for the first offer.
+        With ``subscribe`` the joiner's subscriber is asked of Janus once the token is checked, and
+        the peer is registered holding its subscription lock, which :meth:`_subscribe_on_join`
+        releases: feeds announced in between wait for the first offer.
         """
         async with runtime.lock:
             node_name = runtime.node_name
@@ -376,38 +388,52 @@ class Realtime:
                     node_name = await self.nodes.pick()
                 except MediaNodeUnavailable as exc:
                     raise JoinRefused(str(exc), code="media_unavailable", close_code=4503) from None
-            async with self.tx() as db:
-                entered = await self.sessions.enter(
-                    db, ticket, ip=ip, user_agent=user_agent, media_node=node_name
-                )
-                if entered.started:
-                    try:
-                        await self.nodes.get(node_name).create_room(
-                            entered.session.media_room_key,
-                            audio_only=entered.room.kind == "audio",
-                            max_publishers=max(entered.room.max_participants, 1),
-                            record_dir=None,
-                        )
-                    except MediaError as exc:
-                        raise JoinRefused(
-                            f"the media server refused the room: {exc}",
-                            code="media_unavailable",
-                            close_code=4503,
-                        ) from None
-                    runtime.session_id = entered.session.id
-                    runtime.node_name = node_name
-                    runtime.room_key = entered.session.media_room_key
-                    self._schedule_length_timer(runtime, entered.room.session_length * 60.0)
-                peer, welcome = await self._welcome(
-                    db,
-                    runtime,
-                    socket,
-                    entered.participant,
-                    entered.room,
-                    ticket.permissions,
-                    resumed=False,
-                    others=entered.others,
-                )
+            early: EarlySubscription | None = None
+            try:
+                async with self.tx() as db:
+                    if isinstance(admission, JoinTicket):
+                        ticket = admission
+                    else:
+                        ticket = await admission(db)
+                        if ticket.needs_admission or ticket.room_id != runtime.room_id:
+                            return None  # nothing written: the transaction changes nothing
+                    if subscribe:
+                        early = self._early_subscription(runtime)
+                    entered = await self.sessions.enter(
+                        db, ticket, ip=ip, user_agent=user_agent, media_node=node_name
+                    )
+                    if entered.started:
+                        try:
+                            await self.nodes.get(node_name).create_room(
+                                entered.session.media_room_key,
+                                audio_only=entered.room.kind == "audio",
+                                max_publishers=max(entered.room.max_participants, 1),
+                                record_dir=None,
+                            )
+                        except MediaError as exc:
+                            raise JoinRefused(
+                                f"the media server refused the room: {exc}",
+                                code="media_unavailable",
+                                close_code=4503,
+                            ) from None
+                        runtime.session_id = entered.session.id
+                        runtime.node_name = node_name
+                        runtime.room_key = entered.session.media_room_key
+                        self._schedule_length_timer(runtime, entered.room.session_length * 60.0)
+                    peer, welcome = await self._welcome(
+                        db,
+                        runtime,
+                        socket,
+                        entered.participant,
+                        entered.room,
+                        ticket.permissions,
+                        resumed=False,
+                        others=entered.others,
+                    )
+            except BaseException:
+                if early is not None:
+                    self._spawn(self._discard_early(early))
+                raise
             if runtime.empty_timer:
                 runtime.empty_timer.cancel()
                 runtime.empty_timer = None
@@ -415,7 +441,7 @@ class Realtime:
                 peer.wants_subscription = True
                 await peer.subscription_lock.acquire()  # a new lock: free at once
             runtime.peers[peer.participant_id] = peer
-        return peer, welcome
+        return peer, welcome, early
 
     # -- subscribing as part of join -----------------------------------------------------------
 

@@ -8,7 +8,7 @@ sockets and the media; it calls these functions inside short transactions.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,9 @@ class JoinTicket:
     external_id: str | None
     jti: str | None
     needs_admission: bool
+    # The room as the authorizing transaction loaded it: ``enter`` in that same transaction
+    # reuses it instead of reading it again.
+    room: Room | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,7 @@ class SessionService:
             external_id=external_id,
             jti=jti,
             needs_admission=room.is_locked and not permissions.get("admit_participants", False),
+            room=room,
         )
 
     @staticmethod
@@ -215,7 +219,9 @@ class SessionService:
         media_node: str | None,
     ) -> Entered:
         """Count the participant in, starting the room's session if it has none."""
-        room = await db.get(Room, ticket.room_id, populate_existing=True)
+        room = ticket.room if ticket.room is not None and ticket.room in db else None
+        if room is None:  # authorized in an earlier transaction: read the room as it is now
+            room = await db.get(Room, ticket.room_id, populate_existing=True)
         if room is None:
             raise JoinRefused("the room no longer exists", code="room_not_found", close_code=4404)
         self._check_open(room)
