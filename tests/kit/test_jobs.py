@@ -49,6 +49,39 @@ async def test_enqueued_job_runs_once_and_is_removed(app: FastAPI) -> None:
     assert await jobs_named(app, name) == []
 
 
+async def test_handler_finishes_its_job_in_its_own_transaction(app: FastAPI) -> None:
+    name = f"test{new_id()[:6]}.finish"
+    queue = JobQueue(max_attempts=3)
+
+    async def handler(payload: dict[str, Any]) -> None:
+        try:
+            async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+                await queue.finish_running(session)
+                if payload["roll_back"]:
+                    raise RuntimeError("the handler's transaction fails")
+        except RuntimeError:
+            pass  # the handler gives up on that transaction but reports success
+
+    queue.register(name, handler)
+    runner = runner_for(app, queue)
+    completions: list[str] = []
+    complete = runner._done
+
+    async def counting_done(job: Any) -> None:
+        completions.append(job.payload["label"])
+        await complete(job)
+
+    runner._done = counting_done  # type: ignore[method-assign]
+    async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+        await queue.finish_running(session)  # outside a job: nothing happens
+        await queue.enqueue(session, name, {"roll_back": False, "label": "committed"})
+        await queue.enqueue(session, name, {"roll_back": True, "label": "rolled back"})
+    assert await runner.run_due() == 2
+    # The committed finish ended its job; the rolled-back one left it to the runner.
+    assert completions == ["rolled back"]
+    assert await jobs_named(app, name) == []
+
+
 async def test_rolled_back_enqueue_leaves_nothing(app: FastAPI) -> None:
     name = f"test{new_id()[:6]}.rollback"
     queue = make_queue(name, lambda payload: asyncio.sleep(0))

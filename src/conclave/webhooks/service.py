@@ -430,6 +430,8 @@ class WebhookService:
         for _ in range(rounds):
             async with transaction(sessionmaker, bus) as session:
                 taken = await self._take_heads(session, endpoint_id)
+                if taken is None:
+                    await self.jobs.finish_running(session)
             if not isinstance(taken, _Round):
                 return taken
             rooms_at_once = asyncio.Semaphore(ROOMS_AT_ONCE)
@@ -439,11 +441,14 @@ class WebhookService:
             sent = [outcome for queue in outcomes for outcome in queue]
             sent_ids = {attempt.delivery_id for attempt, _ in sent}
             unsent = [a.delivery_id for q in taken.queues for a in q if a.delivery_id not in sent_ids]
+            # Events that arrived during this round queued a job of their own (this one is
+            # running, not queued), so after a complete round there is nothing left to look at.
+            finished = taken.everything and all(result.ok for _, result in sent)
             async with transaction(sessionmaker, bus) as session:
                 await self._record(session, endpoint_id, sent, unsent)
-            if taken.everything and all(result.ok for _, result in sent):
-                # Events that arrived during this round queued a job of their own (this one is
-                # running, not queued), so there is nothing left for this one to look at.
+                if finished:
+                    await self.jobs.finish_running(session)
+            if finished:
                 return None
         return Reschedule(utcnow())  # let other endpoints have the worker; continue right after
 
