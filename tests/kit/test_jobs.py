@@ -143,6 +143,36 @@ async def test_expired_lease_is_reclaimed(app: FastAPI) -> None:
     assert seen == ["ran"]
 
 
+async def test_one_job_per_key_runs_at_a_time(app: FastAPI) -> None:
+    name = f"test{new_id()[:6]}.serial"
+    queue = make_queue(name, lambda payload: asyncio.sleep(0))
+    key = f"endpoint-{new_id()}"
+
+    async def enqueue(payload: dict[str, Any], job_key: str) -> None:
+        async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
+            await queue.enqueue(session, name, payload, key=job_key)
+
+    await enqueue({"n": 1}, key)
+    first = runner_for(app, queue, worker_id="first-worker", lease_seconds=30)
+    assert [job.payload for job in await first.claim(10)] == [{"n": 1}]
+    await enqueue({"n": 2}, key)  # queued behind the running one
+    await enqueue({"n": 3}, f"{key}-other")  # another key is not held back
+    second = runner_for(app, queue, worker_id="second-worker")
+    assert [job.payload for job in await second.claim(10)] == [{"n": 3}]
+    assert await second.claim(10) == []
+    # Once the running job's worker is gone (its lease expired), the key is free again.
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Job)
+            .where(Job.name == name, Job.locked_by == "first-worker")
+            .values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+    # The dead worker's job is taken up again together with its successor: keyed handlers must
+    # stay safe when two runs overlap (webhook deliveries are leased row by row).
+    claimed = sorted(job.payload["n"] for job in await second.claim(10))
+    assert claimed == [1, 2]
+
+
 async def test_key_keeps_one_queued_job_and_reschedule(app: FastAPI) -> None:
     name = f"test{new_id()[:6]}.keyed"
     runs = 0

@@ -40,6 +40,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     or_,
     select,
@@ -50,7 +51,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from conclave.kit.db import Base, IdMixin
 from conclave.kit.ids import new_id
@@ -190,7 +191,8 @@ class JobQueue:
         """Add a job in the caller's transaction; runners in this process are woken after commit.
 
         With a ``key``, nothing is added while a job with that key is already queued; that job's
-        ``run_at`` moves earlier if this call asked for an earlier time.
+        ``run_at`` moves earlier if this call asked for an earlier time. A job with a key does not
+        start while another job with that key runs (unless that one's worker died).
         """
         if key is None:
             await self._insert(session, name, [(payload, None)], run_at, upsert=False)
@@ -383,7 +385,19 @@ class JobRunner:
             # Only jobs this process can run: during a rolling upgrade an older worker leaves
             # newer job kinds to the workers that know them.
             known = Job.name.in_(self.queue.names())
-            candidates = select(Job.id).where(due, known).order_by(Job.run_at).limit(limit)
+            # One job per key at a time: a key names one piece of work, and a job queued while
+            # its predecessor runs then takes over all that piled up meanwhile, in one go.
+            other = aliased(Job)
+            key_free = or_(
+                Job.key.is_(None),
+                ~exists().where(
+                    other.key == Job.key,
+                    other.id != Job.id,
+                    other.status == "running",
+                    other.locked_until >= now,
+                ),
+            )
+            candidates = select(Job.id).where(due, known, key_free).order_by(Job.run_at).limit(limit)
             if session.get_bind().dialect.name == "postgresql":
                 candidates = candidates.with_for_update(skip_locked=True)
             statement = (
