@@ -56,7 +56,9 @@ async def test_handler_finishes_its_job_in_its_own_transaction(app: FastAPI) -> 
     async def handler(payload: dict[str, Any]) -> None:
         try:
             async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
-                await queue.finish_running(session)
+                running = queue.current_job()
+                assert running is not None
+                await queue.finish_jobs(session, [running])
                 if payload["roll_back"]:
                     raise RuntimeError("the handler's transaction fails")
         except RuntimeError:
@@ -73,7 +75,7 @@ async def test_handler_finishes_its_job_in_its_own_transaction(app: FastAPI) -> 
 
     runner._done = counting_done  # type: ignore[method-assign]
     async with transaction(app.state.sessionmaker, InProcessEventBus()) as session:
-        await queue.finish_running(session)  # outside a job: nothing happens
+        assert queue.current_job() is None  # outside a job
         await queue.enqueue(session, name, {"roll_back": False, "label": "committed"})
         await queue.enqueue(session, name, {"roll_back": True, "label": "rolled back"})
     assert await runner.run_due() == 2

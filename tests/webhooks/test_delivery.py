@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 
 from conclave.kit.jobs import JobRunner
 from conclave.webhooks.signing import verify
@@ -144,6 +147,31 @@ async def test_slow_receiver_does_not_block_other_endpoints(
     finally:
         gate.set()
         await slow.stop()
+
+
+async def test_webhooks_of_one_event_share_their_statements(
+    webhook_app: FastAPI, webhook_client: httpx.AsyncClient, runner: JobRunner, receiver: Receiver
+) -> None:
+    """Ten webhooks' jobs lease and record together: a few statements for all, not a few each."""
+    project = await create_project(webhook_client)
+    for index in range(10):
+        await create_webhook(webhook_client, project, f"{receiver.url}?webhook={index}")
+    queue_statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "webhook_deliveries" in statement and not statement.lstrip().upper().startswith("INSERT"):
+            queue_statements.append(statement)
+
+    engine = webhook_app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await create_room(webhook_client, project)
+        await receiver.wait_for(lambda: len(receiver.accepted) == 10)
+        await asyncio.sleep(0.3)  # let the jobs record their outcomes
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Heads, lease, outcomes: 3 when all ten jobs start together; the runner may split them in two.
+    assert 3 <= len(queue_statements) <= 6, queue_statements
 
 
 async def test_gone_disables_the_webhook(

@@ -25,7 +25,7 @@ import os
 import random
 import re
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -110,16 +110,16 @@ class ClaimedJob:
     max_attempts: int
 
 
-@dataclass
-class _RunningJob:
-    """The job a handler runs for, as seen from inside the handler (see ``JobQueue.finish_running``)."""
+@dataclass(eq=False)
+class RunningJob:
+    """The job a handler runs for, as seen from inside the handler (see ``JobQueue.finish_jobs``)."""
 
     job: ClaimedJob
     worker_id: str
     finished: bool = False
 
 
-_running: ContextVar[_RunningJob | None] = ContextVar("conclave_running_job", default=None)
+_running: ContextVar[RunningJob | None] = ContextVar("conclave_running_job", default=None)
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
@@ -162,22 +162,35 @@ class JobQueue:
             except Exception:
                 log.exception("job resource shutdown failed")
 
-    async def finish_running(self, session: AsyncSession) -> None:
-        """Delete the running job's row in the handler's own last transaction.
+    @staticmethod
+    def current_job() -> RunningJob | None:
+        """The job whose handler is running in this task (None outside a handler)."""
+        return _running.get()
+
+    async def finish_jobs(self, session: AsyncSession, jobs: Sequence[RunningJob]) -> None:
+        """Delete running jobs' rows in a handler's own last transaction.
 
         Why: a handler that knows it is done writes its outcome in a transaction anyway; ending
         the job there saves the runner a transaction of its own per job, which is most of the
-        cost of a short job. The handler must then return None. Outside a job this does nothing.
+        cost of a short job. Each handler must then return None. Once the transaction commits,
+        the runner leaves those jobs alone; if it rolls back, the runner settles them as usual.
         """
-        running = _running.get()
-        if running is None:
+        if not jobs:
             return
         await session.execute(
             delete(Job)
-            .where(Job.id == running.job.id, Job.status == "running", Job.locked_by == running.worker_id)
+            .where(
+                or_(*(and_(Job.id == job.job.id, Job.locked_by == job.worker_id) for job in jobs)),
+                Job.status == "running",
+            )
             .execution_options(synchronize_session=False)
         )
-        on_commit(session, lambda: setattr(running, "finished", True))
+
+        def finished() -> None:
+            for job in jobs:
+                job.finished = True
+
+        on_commit(session, finished)
 
     async def enqueue(
         self,
@@ -427,7 +440,7 @@ class JobRunner:
             await self._fail(job, "gave up: the job's worker stopped during every attempt", final=True)
             return
         heartbeat = asyncio.create_task(self._heartbeat(job))
-        running = _RunningJob(job, self.worker_id)
+        running = RunningJob(job, self.worker_id)
         context = _running.set(running)
         try:
             result = await handler(job.payload)

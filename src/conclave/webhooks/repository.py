@@ -91,25 +91,33 @@ class DeliveryQueueRepository:
     async def endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         return await self.session.get(WebhookEndpoint, endpoint_id)
 
+    async def endpoints(self, endpoint_ids: list[str]) -> dict[str, WebhookEndpoint]:
+        statement = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids))
+        return {e.id: e for e in (await self.session.execute(statement)).scalars().all()}
+
     async def delivery(self, delivery_id: str) -> WebhookDelivery | None:
         return await self.session.get(WebhookDelivery, delivery_id)
 
-    async def heads(self, endpoint_id: str, per_queue: int, limit: int) -> list[QueuedDelivery]:
-        """The oldest pending deliveries of each of an endpoint's FIFO queues, oldest first.
+    async def heads(self, endpoint_ids: list[str], per_queue: int, limit: int) -> list[QueuedDelivery]:
+        """The oldest pending deliveries of each FIFO queue of these endpoints, oldest first.
 
-        At most ``per_queue`` per queue, so a long backlog in one room never hides the others.
+        At most ``per_queue`` per queue, so a long backlog in one room never hides the others,
+        and at most ``limit`` per endpoint, so one endpoint's backlog never hides another's.
         """
-        rank = (
+        if not endpoint_ids:
+            return []
+        in_queue = (
             func.row_number()
             .over(
-                partition_by=WebhookDelivery.ordering_key,
+                partition_by=(WebhookDelivery.endpoint_id, WebhookDelivery.ordering_key),
                 order_by=(WebhookDelivery.created_at, WebhookDelivery.id),
             )
-            .label("rank")
+            .label("in_queue")
         )
         pending = (
             select(
                 WebhookDelivery.id,
+                WebhookDelivery.endpoint_id,
                 WebhookDelivery.ordering_key,
                 WebhookDelivery.event_type,
                 WebhookDelivery.body,
@@ -117,24 +125,32 @@ class DeliveryQueueRepository:
                 WebhookDelivery.next_attempt_at,
                 WebhookDelivery.locked_until,
                 WebhookDelivery.created_at,
-                rank,
+                in_queue,
             )
-            .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+            .where(WebhookDelivery.endpoint_id.in_(endpoint_ids), WebhookDelivery.status == "pending")
             .subquery()
         )
+        in_endpoint = (
+            func.row_number()
+            .over(partition_by=pending.c.endpoint_id, order_by=(pending.c.created_at, pending.c.id))
+            .label("in_endpoint")
+        )
+        columns = [
+            pending.c.id,
+            pending.c.endpoint_id,
+            pending.c.ordering_key,
+            pending.c.event_type,
+            pending.c.body,
+            pending.c.attempts,
+            pending.c.next_attempt_at,
+            pending.c.locked_until,
+        ]
+        heads = select(*columns, pending.c.created_at, in_endpoint).where(pending.c.in_queue <= per_queue)
+        ranked = heads.subquery()
         statement = (
-            select(
-                pending.c.id,
-                pending.c.ordering_key,
-                pending.c.event_type,
-                pending.c.body,
-                pending.c.attempts,
-                pending.c.next_attempt_at,
-                pending.c.locked_until,
-            )
-            .where(pending.c.rank <= per_queue)
-            .order_by(pending.c.created_at, pending.c.id)
-            .limit(limit)
+            select(*(ranked.c[column.name] for column in columns))
+            .where(ranked.c.in_endpoint <= limit)
+            .order_by(ranked.c.created_at, ranked.c.id)
         )
         return [QueuedDelivery(*row) for row in (await self.session.execute(statement)).all()]
 
@@ -186,6 +202,7 @@ class DeliveryQueueRepository:
 @dataclass(frozen=True)
 class QueuedDelivery:
     id: str
+    endpoint_id: str
     ordering_key: str
     event_type: str
     body: str

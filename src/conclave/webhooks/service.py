@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.events.schemas import matches
 from conclave.events.service import payload
+from conclave.kit.coalesce import Coalescer
 from conclave.kit.crypto import SecretBox
 from conclave.kit.errors import Conflict, NotFound, ValidationFailed
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.ids import new_id, new_secret
-from conclave.kit.jobs import JobQueue, Reschedule, backoff_delay
+from conclave.kit.jobs import JobQueue, Reschedule, RunningJob, backoff_delay
 from conclave.kit.pagination import PageParams
 from conclave.kit.time import utcnow
 from conclave.kit.transaction import transaction
@@ -66,18 +67,58 @@ class DeliveryPolicy:
 @dataclass(frozen=True)
 class _Attempt:
     delivery_id: str
-    url: str
-    secret: str
     event_type: str
     body: bytes
     attempts: int
-    endpoint_failing: bool  # a success must reset the endpoint's failure count
 
 
 @dataclass(frozen=True)
 class _Round:
+    """What one endpoint's job sends next."""
+
+    endpoint_id: str
+    url: str
+    secret: str
+    endpoint_failing: bool  # a success must reset the endpoint's failure count
     queues: list[list[_Attempt]]  # per room, in order
     everything: bool  # no pending delivery of the endpoint was left out of this round
+
+
+@dataclass
+class _Plan:
+    """One endpoint's heads grouped by room, before leasing (see ``WebhookService._plan``)."""
+
+    queues: dict[str, list[QueuedDelivery]] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)  # rooms whose head must wait
+    wake: datetime | None = None  # when the earliest held head may go
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    taken: _Round
+    sent: list[tuple[_Attempt, SendResult]]
+    unsent: list[str]  # leased but not attempted (after a failure earlier in the room)
+    finishes: RunningJob | None  # the job to end with this record, when its round was complete
+
+
+class _Batches:
+    """The group commits of one runner's webhook jobs: leasing rounds and recording outcomes."""
+
+    def __init__(
+        self, service: WebhookService, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus
+    ) -> None:
+        self.sessionmaker = sessionmaker
+
+        async def take(requests: list[tuple[str, RunningJob | None]]) -> list[_Round | Reschedule | None]:
+            async with transaction(sessionmaker, bus) as session:
+                return await service.take_rounds(session, requests)
+
+        async def record(outcomes: list[_Outcome]) -> list[None]:
+            async with transaction(sessionmaker, bus) as session:
+                return await service.record_rounds(session, outcomes)
+
+        self.take = Coalescer(take)
+        self.record = Coalescer(record)
 
 
 PayloadFormatter = Callable[[DomainEvent, Project], dict[str, Any] | None]
@@ -94,6 +135,7 @@ class WebhookService:
         self.jobs = jobs
         self.policy = policy
         self.formats: dict[str, PayloadFormatter] = {"conclave": conclave_payload}
+        self._batches: _Batches | None = None
 
     def register_format(self, name: str, formatter: PayloadFormatter) -> None:
         """A compatible surface's body for the events its platform sends (None: not sent)."""
@@ -420,23 +462,24 @@ class WebhookService:
     ) -> Reschedule | None:
         """Drain one endpoint's queues (one per room) in rounds, until they are empty or must wait.
 
-        A round leases the due heads of every queue in one transaction, sends them (the rooms
-        side by side, each room's events one at a time and in order, stopping at a room's first
-        failure), and records every outcome in one transaction: a burst costs a few statements
-        per round instead of per event. Returns ``Reschedule`` when every remaining head waits
-        for its backoff (or another worker holds it), so the job comes back then; ``None`` when
-        nothing is left.
+        A round leases the due heads of every queue, sends them (the rooms side by side, each
+        room's events one at a time and in order, stopping at a room's first failure), and
+        records every outcome. The leasing and the recording are group-committed with the other
+        webhooks' jobs doing the same at that moment (:class:`~conclave.kit.coalesce.Coalescer`):
+        an event for ten webhooks costs a few statements, not a few per webhook, while each
+        webhook still sends on its own, so a slow receiver holds up only its own job. Returns
+        ``Reschedule`` when every remaining head waits for its backoff (or another worker holds
+        it), so the job comes back then; ``None`` when nothing is left.
         """
+        batches = self._batches_for(sessionmaker, bus)
+        job = self.jobs.current_job()
         for _ in range(rounds):
-            async with transaction(sessionmaker, bus) as session:
-                taken = await self._take_heads(session, endpoint_id)
-                if taken is None:
-                    await self.jobs.finish_running(session)
+            taken = await batches.take((endpoint_id, job))
             if not isinstance(taken, _Round):
                 return taken
             rooms_at_once = asyncio.Semaphore(ROOMS_AT_ONCE)
             outcomes = await asyncio.gather(
-                *(self._send_in_order(sender, queue, rooms_at_once) for queue in taken.queues)
+                *(self._send_in_order(sender, taken, queue, rooms_at_once) for queue in taken.queues)
             )
             sent = [outcome for queue in outcomes for outcome in queue]
             sent_ids = {attempt.delivery_id for attempt, _ in sent}
@@ -444,24 +487,27 @@ class WebhookService:
             # Events that arrived during this round queued a job of their own (this one is
             # running, not queued), so after a complete round there is nothing left to look at.
             finished = taken.everything and all(result.ok for _, result in sent)
-            async with transaction(sessionmaker, bus) as session:
-                await self._record(session, endpoint_id, sent, unsent)
-                if finished:
-                    await self.jobs.finish_running(session)
+            await batches.record(_Outcome(taken, sent, unsent, job if finished else None))
             if finished:
                 return None
         return Reschedule(utcnow())  # let other endpoints have the worker; continue right after
 
+    def _batches_for(self, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus) -> _Batches:
+        batches = self._batches
+        if batches is None or batches.sessionmaker is not sessionmaker:
+            batches = self._batches = _Batches(self, sessionmaker, bus)
+        return batches
+
     @staticmethod
     async def _send_in_order(
-        sender: WebhookSender, queue: list[_Attempt], rooms_at_once: asyncio.Semaphore
+        sender: WebhookSender, taken: _Round, queue: list[_Attempt], rooms_at_once: asyncio.Semaphore
     ) -> list[tuple[_Attempt, SendResult]]:
         outcomes: list[tuple[_Attempt, SendResult]] = []
         async with rooms_at_once:
             for attempt in queue:
                 result = await sender.send(
-                    url=attempt.url,
-                    secret=attempt.secret,
+                    url=taken.url,
+                    secret=taken.secret,
                     delivery_id=attempt.delivery_id,
                     event_type=attempt.event_type,
                     body=attempt.body,
@@ -471,21 +517,99 @@ class WebhookService:
                     break  # later events of this room must not overtake this one
         return outcomes
 
-    async def _take_heads(self, session: AsyncSession, endpoint_id: str) -> _Round | Reschedule | None:
-        """Lease, for each room, the longest run of due heads that no backoff or lease holds back."""
+    async def take_rounds(
+        self, session: AsyncSession, requests: list[tuple[str, RunningJob | None]]
+    ) -> list[_Round | Reschedule | None]:
+        """One round per endpoint, for several endpoints in a few statements (see ``_Batches``).
+
+        An endpoint with nothing to send ends its job here. An endpoint asked for twice in one
+        batch (only after a dead worker's job was taken up again) is served once; the other
+        request looks again shortly.
+        """
+        ids = list(dict.fromkeys(endpoint_id for endpoint_id, _ in requests))
+        taken = await self._take_heads(session, ids)
+        results: list[_Round | Reschedule | None] = []
+        served: set[str] = set()
+        done: list[RunningJob] = []
+        for endpoint_id, job in requests:
+            if endpoint_id in served:
+                results.append(Reschedule(utcnow() + LEASE_RECHECK))
+                continue
+            served.add(endpoint_id)
+            results.append(taken[endpoint_id])
+            if taken[endpoint_id] is None and job is not None:
+                done.append(job)
+        await self.jobs.finish_jobs(session, done)
+        return results
+
+    async def _take_heads(
+        self, session: AsyncSession, endpoint_ids: list[str]
+    ) -> dict[str, _Round | Reschedule | None]:
+        """Lease, for each room of each endpoint, the longest run of due heads that no backoff or
+        lease holds back: the endpoints, their heads and the lease in one statement each."""
         repository = DeliveryQueueRepository(session)
-        endpoint = await repository.endpoint(endpoint_id)
-        if endpoint is None or not endpoint.enabled:
-            return None  # pending rows wait; enabling the endpoint queues them again
-        heads = await repository.heads(endpoint_id, per_queue=HEADS_PER_QUEUE, limit=HEADS_PER_ROUND)
-        if not heads:
-            return None
-        now = utcnow()
-        queues: dict[str, list[QueuedDelivery]] = {}
-        held: set[str] = set()
-        wake: datetime | None = None
+        endpoints = await repository.endpoints(endpoint_ids)
+        results: dict[str, _Round | Reschedule | None] = dict.fromkeys(endpoint_ids)
+        active = [e for e in endpoint_ids if e in endpoints and endpoints[e].enabled]
+        # A disabled endpoint's pending rows wait; enabling the endpoint queues them again.
+        heads = await repository.heads(active, per_queue=HEADS_PER_QUEUE, limit=HEADS_PER_ROUND)
+        by_endpoint: dict[str, list[QueuedDelivery]] = {}
         for head in heads:
-            if head.ordering_key in held:
+            by_endpoint.setdefault(head.endpoint_id, []).append(head)
+        now = utcnow()
+        plans: dict[str, _Plan] = {}
+        for endpoint_id, endpoint_heads in by_endpoint.items():
+            plan = self._plan(endpoint_heads, now)
+            if plan.queues:
+                plans[endpoint_id] = plan
+            else:
+                assert plan.wake is not None
+                results[endpoint_id] = Reschedule(plan.wake)
+        if not plans:
+            return results
+        leased = await repository.lease(
+            [h.id for plan in plans.values() for q in plan.queues.values() for h in q],
+            now,
+            now + self.policy.lease,
+        )
+        stray: list[str] = []
+        for endpoint_id, plan in plans.items():
+            endpoint = endpoints[endpoint_id]
+            taken: list[list[_Attempt]] = []
+            left_behind = len(stray)
+            for queue in plan.queues.values():
+                run: list[_Attempt] = []
+                for position, head in enumerate(queue):
+                    if head.id not in leased:
+                        # Another worker took this one: what follows it in the room must wait too.
+                        stray.extend(h.id for h in queue[position:] if h.id in leased)
+                        break
+                    run.append(_Attempt(head.id, head.event_type, head.body.encode(), head.attempts))
+                if run:
+                    taken.append(run)
+            if not taken:
+                results[endpoint_id] = Reschedule(now + LEASE_RECHECK)
+                continue
+            truncated = len(by_endpoint[endpoint_id]) == HEADS_PER_ROUND or any(
+                len(q) == HEADS_PER_QUEUE for q in plan.queues.values()
+            )
+            results[endpoint_id] = _Round(
+                endpoint_id=endpoint_id,
+                url=endpoint.url,
+                secret=self.box.decrypt(endpoint.secret_encrypted),
+                endpoint_failing=endpoint.consecutive_failures > 0,
+                queues=taken,
+                everything=not (plan.held or len(stray) > left_behind or truncated),
+            )
+        if stray:
+            await repository.release(stray)
+        return results
+
+    def _plan(self, heads: list[QueuedDelivery], now: datetime) -> _Plan:
+        """Which heads of one endpoint to take: per room, those before the first that must wait."""
+        plan = _Plan()
+        for head in heads:
+            if head.ordering_key in plan.held:
                 continue
             wait = head.waits_until(now)
             if wait is not None:
@@ -496,54 +620,14 @@ class WebhookService:
                     # Another job is sending this room right now; it finishes within moments,
                     # and rows that arrived meanwhile are this job's to send.
                     wait = min(wait, now + LEASE_RECHECK)
-                held.add(head.ordering_key)
-                wake = wait if wake is None else min(wake, wait)
+                plan.held.add(head.ordering_key)
+                plan.wake = wait if plan.wake is None else min(plan.wake, wait)
                 continue
-            queues.setdefault(head.ordering_key, []).append(head)
-        if not queues:
-            assert wake is not None
-            return Reschedule(wake)
-        leased = await repository.lease(
-            [h.id for q in queues.values() for h in q], now, now + self.policy.lease
-        )
-        secret = self.box.decrypt(endpoint.secret_encrypted)
-        taken: list[list[_Attempt]] = []
-        stray: list[str] = []
-        for queue in queues.values():
-            run: list[_Attempt] = []
-            for position, head in enumerate(queue):
-                if head.id not in leased:
-                    # Another worker took this one: what follows it in the room must wait too.
-                    stray.extend(h.id for h in queue[position:] if h.id in leased)
-                    break
-                run.append(
-                    _Attempt(
-                        delivery_id=head.id,
-                        url=endpoint.url,
-                        secret=secret,
-                        event_type=head.event_type,
-                        body=head.body.encode(),
-                        attempts=head.attempts,
-                        endpoint_failing=endpoint.consecutive_failures > 0,
-                    )
-                )
-            if run:
-                taken.append(run)
-        if stray:
-            await repository.release(stray)
-        if not taken:
-            return Reschedule(now + LEASE_RECHECK)
-        truncated = len(heads) == HEADS_PER_ROUND or any(len(q) == HEADS_PER_QUEUE for q in queues.values())
-        return _Round(taken, everything=not (held or stray or truncated))
+            plan.queues.setdefault(head.ordering_key, []).append(head)
+        return plan
 
-    async def _record(
-        self,
-        session: AsyncSession,
-        endpoint_id: str,
-        outcomes: list[tuple[_Attempt, SendResult]],
-        unsent: list[str],
-    ) -> None:
-        """Store a round's outcomes: successes in one statement, failures one by one (rare)."""
+    async def record_rounds(self, session: AsyncSession, outcomes: list[_Outcome]) -> list[None]:
+        """Store rounds' outcomes: every success in one statement, failures one by one (rare)."""
         repository = DeliveryQueueRepository(session)
         now = utcnow()
         delivered = [
@@ -559,19 +643,25 @@ class WebhookService:
                 "delivered_at": now,
                 "updated_at": now,
             }
-            for attempt, result in outcomes
+            for outcome in outcomes
+            for attempt, result in outcome.sent
             if result.ok
         ]
         if delivered:
             # Rows of an endpoint deleted meanwhile are simply gone; the update skips them.
             await repository.mark_delivered(delivered)
-            if outcomes[0][0].endpoint_failing:
-                await repository.reset_failures(endpoint_id)
+        for outcome in outcomes:
+            if outcome.taken.endpoint_failing and any(result.ok for _, result in outcome.sent):
+                await repository.reset_failures(outcome.taken.endpoint_id)
+        unsent = [delivery_id for outcome in outcomes for delivery_id in outcome.unsent]
         if unsent:
             await repository.release(unsent)
-        for attempt, result in outcomes:
-            if not result.ok:
-                await self._record_failure(session, attempt, result, now)
+        for outcome in outcomes:
+            for attempt, result in outcome.sent:
+                if not result.ok:
+                    await self._record_failure(session, attempt, result, now)
+        await self.jobs.finish_jobs(session, [o.finishes for o in outcomes if o.finishes is not None])
+        return [None] * len(outcomes)
 
     async def _record_failure(
         self, session: AsyncSession, attempt: _Attempt, result: SendResult, now: datetime

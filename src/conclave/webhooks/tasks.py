@@ -1,8 +1,9 @@
 """Durable jobs of the webhooks domain, thin wrappers around ``WebhookService.deliver_endpoint``.
 
-``webhook.deliver`` — payload ``{"endpoint_id"}``: drains one endpoint's per-room FIFO queues
-(jobs queued before 0012 also carry an ``ordering_key``, which no longer matters). The sender
-(and its HTTP connection pool) is shared by every job of a runner.
+``webhook.deliver`` — payload ``{"endpoint_id"}``, key ``webhook.deliver:<endpoint>``: drains
+one endpoint's per-room FIFO queues (jobs queued before 0012 also carry an ``ordering_key``,
+which no longer matters). The sender (and its HTTP connection pool) is shared by every job of a
+runner, and so are the group commits of their rounds.
 """
 
 from __future__ import annotations
