@@ -94,7 +94,9 @@ class Sink:
                     self.done.set()
                 writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            # Cancelled: the run is over and asyncio.run is cancelling what is left. Returning
+            # normally keeps Python 3.11's stream callback from logging the cancellation.
             pass
         finally:
             writer.close()
