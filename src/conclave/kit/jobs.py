@@ -36,6 +36,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     and_,
     case,
@@ -52,6 +53,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.sql.dml import Insert
 
 from conclave.kit.db import Base, IdMixin
 from conclave.kit.ids import new_id
@@ -139,6 +141,7 @@ class JobQueue:
         self._handlers: dict[str, JobHandler] = {}
         self._listeners: list[asyncio.Event] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
+        self._statements: dict[tuple[str, bool], Insert] = {}
 
     def register(self, name: str, handler: JobHandler) -> None:
         if not JOB_NAME.match(name):
@@ -251,19 +254,28 @@ class JobQueue:
             }
             for payload, key in jobs
         ]
-        dialect = session.get_bind().dialect.name
-        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert_(Job).values(rows)
-        if upsert:
-            # A job with this key already waits: it does the work, but no later than we asked.
-            earliest = (func.least if dialect == "postgresql" else func.min)(
-                Job.run_at, statement.excluded.run_at
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=["key"], index_where=_QUEUED, set_={"run_at": earliest}
-            )
-        await session.execute(statement)
+        await session.execute(self._insert_statement(session.get_bind().dialect.name, upsert), rows)
         on_commit(session, self.notify)
+
+    def _insert_statement(self, dialect: str, upsert: bool) -> Insert:
+        """Built once per dialect and run as an executemany: a statement whose ``VALUES`` list grew
+        with the rows (and whose ``excluded`` alias was new each time) was compiled on every call,
+        which cost more than the insert itself on a transaction's critical path."""
+        statement = self._statements.get((dialect, upsert))
+        if statement is None:
+            table: Table = Job.__table__  # type: ignore[assignment]
+            insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+            statement = insert_(table)
+            if upsert:
+                # A job with this key already waits: it does the work, but no later than we asked.
+                earliest = (func.least if dialect == "postgresql" else func.min)(
+                    table.c.run_at, statement.excluded.run_at
+                )
+                statement = statement.on_conflict_do_update(
+                    index_elements=["key"], index_where=_QUEUED, set_={"run_at": earliest}
+                )
+            self._statements[(dialect, upsert)] = statement
+        return statement
 
     def listen(self) -> asyncio.Event:
         event = asyncio.Event()
