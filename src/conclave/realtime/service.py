@@ -448,6 +448,9 @@ class Realtime:
     def _early_subscription(self, runtime: RoomRuntime) -> EarlySubscription | None:
         """Start the joiner's Janus subscriber now, so that it overlaps the admission's database work.
 
+        The overlap is real on PostgreSQL, whose statements wait on the network; SQLite statements
+        run on the loop without yielding (``kit.sqlite_inline``), so there Janus gets going only
+        once the transaction is done, which still saves the client's ``subscribe`` round trip.
         Only for a room whose session already runs here with feeds to receive; the token has been
         verified by then. The offer is sent only once the joiner is in (:meth:`_subscribe_on_join`),
         and a refused join tears the subscriber down again (:meth:`_discard_early`).

@@ -33,7 +33,6 @@ from conclave.sessions.repository import (
     stale_live_sessions,
     touch_sessions,
 )
-from conclave.tenancy.models import Project
 from conclave.tenancy.service import TenancyService
 
 
@@ -71,9 +70,6 @@ class Entered:
     room: Room
     started: bool
     others: list[Participant]  # everyone else present in the session, in joining order
-    # Held so the project stays in the session's identity map until the commit, where the
-    # webhook hook looks it up again (the map keeps only objects something refers to).
-    project: Project
 
 
 @dataclass(frozen=True)
@@ -274,9 +270,7 @@ class SessionService:
         if ticket.jti:
             await self.access.record_token_use(db, room.project_id, ticket.jti, ip)
         emit(db, participant_event("participant.joined", participant))
-        return Entered(
-            participant=participant, session=live, room=room, started=started, others=others, project=project
-        )
+        return Entered(participant=participant, session=live, room=room, started=started, others=others)
 
     # -- presence changes --------------------------------------------------------------------
 

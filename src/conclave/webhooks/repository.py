@@ -26,9 +26,18 @@ class WebhookRepository(ProjectScopedRepository[WebhookEndpoint]):
         endpoint: WebhookEndpoint | None = (await self.session.execute(statement)).scalars().first()
         return endpoint
 
-    async def project(self) -> Project | None:
-        """The project itself (already in the session's identity map on API requests)."""
-        return await self.session.get(Project, self.project_id)
+    async def project_and_endpoints(self) -> tuple[Project | None, list[WebhookEndpoint]]:
+        """The project and all its endpoints in one query: the outbox hook runs on every change."""
+        statement = (
+            select(Project, WebhookEndpoint)
+            .outerjoin(WebhookEndpoint, WebhookEndpoint.project_id == Project.id)
+            .where(Project.id == self.project_id)
+            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+        )
+        rows = (await self.session.execute(statement)).all()
+        if not rows:
+            return None, []
+        return rows[0][0], [endpoint for _, endpoint in rows if endpoint is not None]
 
     async def url_taken(self, url: str, *, except_id: str | None = None) -> bool:
         statement = self.scoped(select(WebhookEndpoint.id)).where(
@@ -42,10 +51,6 @@ class WebhookRepository(ProjectScopedRepository[WebhookEndpoint]):
         statement = self.scoped().where(WebhookEndpoint.source == "project")
         endpoint: WebhookEndpoint | None = (await self.session.execute(statement)).scalars().first()
         return endpoint
-
-    async def all_endpoints(self) -> list[WebhookEndpoint]:
-        statement = self.scoped().order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        return list((await self.session.execute(statement)).scalars().all())
 
     async def page(
         self, params: PageParams, cursor: WebhookEndpoint | None

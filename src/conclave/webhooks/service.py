@@ -156,11 +156,9 @@ class WebhookService:
         now = utcnow()
         for project_id, project_events in by_project.items():
             repository = WebhookRepository(session, project_id)
-            project = await repository.project()
+            project, known = await repository.project_and_endpoints()
             if project is None:  # the event announces the project's own deletion
                 continue
-            # One query for every endpoint of the project: this hook runs on every state change.
-            known = await repository.all_endpoints()
             current = next((e for e in known if e.source == "project"), None)
             synced = await self._sync_project_endpoint(session, repository, project, current)
             if synced is not None and synced not in known:
