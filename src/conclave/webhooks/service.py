@@ -113,9 +113,24 @@ class _Batches:
             async with transaction(sessionmaker, bus) as session:
                 return await service.take_rounds(session, requests)
 
-        async def record(outcomes: list[_Outcome]) -> list[None]:
-            async with transaction(sessionmaker, bus) as session:
-                return await service.record_rounds(session, outcomes)
+        async def record_one(outcome: _Outcome) -> Exception | None:
+            try:
+                async with transaction(sessionmaker, bus) as session:
+                    await service.record_rounds(session, [outcome])
+            except Exception as exc:
+                return exc
+            return None
+
+        async def record(outcomes: list[_Outcome]) -> list[Exception | None]:
+            try:
+                async with transaction(sessionmaker, bus) as session:
+                    await service.record_rounds(session, outcomes)
+            except Exception:
+                if len(outcomes) == 1:
+                    raise
+                # One webhook's bad outcome must not undo the others': record each on its own.
+                return [await record_one(outcome) for outcome in outcomes]
+            return [None] * len(outcomes)
 
         self.take = Coalescer(take)
         self.record = Coalescer(record)
@@ -485,7 +500,9 @@ class WebhookService:
             # Events that arrived during this round queued a job of their own (this one is
             # running, not queued), so after a complete round there is nothing left to look at.
             finished = taken.everything and all(result.ok for _, result in sent)
-            await batches.record(_Outcome(taken, sent, unsent, job if finished else None))
+            failure = await batches.record(_Outcome(taken, sent, unsent, job if finished else None))
+            if failure is not None:
+                raise failure
             if finished:
                 return None
         return Reschedule(utcnow())  # let other endpoints have the worker; continue right after
@@ -624,7 +641,7 @@ class WebhookService:
             plan.queues.setdefault(head.ordering_key, []).append(head)
         return plan
 
-    async def record_rounds(self, session: AsyncSession, outcomes: list[_Outcome]) -> list[None]:
+    async def record_rounds(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
         """Store rounds' outcomes: every success in one statement, failures one by one (rare)."""
         repository = DeliveryQueueRepository(session)
         now = utcnow()
@@ -659,7 +676,6 @@ class WebhookService:
                 if not result.ok:
                     await self._record_failure(session, attempt, result, now)
         await self.jobs.finish_jobs(session, [o.finishes for o in outcomes if o.finishes is not None])
-        return [None] * len(outcomes)
 
     async def _record_failure(
         self, session: AsyncSession, attempt: _Attempt, result: SendResult, now: datetime
