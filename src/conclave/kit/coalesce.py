@@ -31,10 +31,13 @@ class Coalescer(Generic[Request, Result]):
 
     async def __call__(self, request: Request) -> Result:
         loop = asyncio.get_running_loop()
+        drainer = self._drainer
+        if drainer is not None and drainer.get_loop() is not loop:
+            # Left behind by a loop that has ended (tests run one loop after another).
+            drainer, self._waiting = None, [(r, f) for r, f in self._waiting if f.get_loop() is loop]
         future: asyncio.Future[Result] = loop.create_future()
         self._waiting.append((request, future))
-        drainer = self._drainer
-        if drainer is None or drainer.done() or drainer.get_loop() is not loop:
+        if drainer is None or drainer.done():
             self._drainer = loop.create_task(self._drain())
         return await future
 
