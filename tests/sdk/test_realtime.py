@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from conclave.sdk import (
@@ -124,7 +125,9 @@ async def test_two_participants_exchange_audio_and_video(api: ConclaveClient, jo
         assert {p["id"] for p in present["data"]} == {alice.participant_id, bob.participant_id}
 
 
-async def test_join_with_subscribe_receives_present_and_later_feeds(api: ConclaveClient, join: Join) -> None:
+async def test_join_with_subscribe_receives_present_and_later_feeds(
+    media_server: ServerProcess, api: ConclaveClient, join: Join
+) -> None:
     async with asyncio.timeout(TEST_TIMEOUT):
         room = await new_room(api)
         first = await join(room, "first")
@@ -136,6 +139,18 @@ async def test_join_with_subscribe_receives_present_and_later_feeds(api: Conclav
         # The offer came after `joined` with no `subscribe` request: one negotiation, no `ok` reply.
         assert early.subscriber_negotiations == 1
         assert [e["type"] for e in early.events].index("subscriber_offer") > 0
+
+        # The token's first use is noted just after `joined` (Videsk shows it as an authorization).
+        async def first_uses() -> set[str | None]:
+            async with httpx.AsyncClient(base_url=media_server.base_url) as http:
+                shown = await http.get(
+                    f"/vpaas/rooms/{str(early.room['id']).replace('-', '')[:24]}",  # Videsk ids
+                    headers={"Authorization": f"Bearer {media_server.secret_key}"},
+                )
+            assert shown.status_code == 200, shown.text
+            return {a["ip"] for a in shown.json()["authorizations"]}
+
+        await eventually_async(first_uses, lambda ips: "127.0.0.1" in ips, 10, "the token's first use")
 
         second = await join(room, "second")
         await second.publish()  # announced after `early` joined: added to its subscription

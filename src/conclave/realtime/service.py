@@ -222,12 +222,20 @@ class Realtime:
         """
         self.replayers[prefix] = replayer
 
-    async def _replay(self, peer: Peer, session_id: str) -> None:
-        if not self.replayers:
+    async def _replay(
+        self, peer: Peer, session_id: str, *, used_token: tuple[str, str | None] | None = None
+    ) -> None:
+        """Send a late joiner what it missed. ``used_token`` (jti, ip) is noted in the same
+        transaction: the first use of a token is bookkeeping, kept off the join's critical path."""
+        if not self.replayers and used_token is None:
             return
         prefixes = tuple(self.replayers)
         async with self.tx() as db:
-            history = await self.events.session_events(db, peer.project_id, session_id, prefixes)
+            if used_token is not None:
+                await self.access.record_token_use(db, peer.project_id, *used_token)
+            history = []
+            if prefixes:
+                history = await self.events.session_events(db, peer.project_id, session_id, prefixes)
         for event in history:
             replayer = next(
                 (r for prefix, r in self.replayers.items() if event.type.startswith(prefix)), None
@@ -355,11 +363,11 @@ class Realtime:
         registered = await self._register(socket, runtime, admission, ip, user_agent, subscribe)
         if registered is None:
             return None
-        peer, welcome, early = registered
+        peer, welcome, early, jti = registered
         await peer.send(welcome)
         if subscribe:
             await self._subscribe_on_join(runtime, peer, early)
-        await self._replay(peer, welcome["session_id"])
+        await self._replay(peer, welcome["session_id"], used_token=(jti, ip) if jti else None)
         return peer
 
     async def _register(
@@ -370,7 +378,7 @@ class Realtime:
         ip: str | None,
         user_agent: str | None,
         subscribe: bool,
-    ) -> tuple[Peer, dict[str, Any], EarlySubscription | None] | None:
+    ) -> tuple[Peer, dict[str, Any], EarlySubscription | None, str | None] | None:
         """Count the joiner in (starting the session if needed) and make it a peer of the room.
 
         With ``subscribe`` the joiner's subscriber is asked of Janus once the token is checked, and
@@ -441,7 +449,7 @@ class Realtime:
                 peer.wants_subscription = True
                 await peer.subscription_lock.acquire()  # a new lock: free at once
             runtime.peers[peer.participant_id] = peer
-        return peer, welcome, early
+        return peer, welcome, early, ticket.jti
 
     # -- subscribing as part of join -----------------------------------------------------------
 

@@ -267,8 +267,6 @@ class SessionService:
         db.add(participant)
         live.peak_participants = max(live.peak_participants, present + 1)
         await db.flush()
-        if ticket.jti:
-            await self.access.record_token_use(db, room.project_id, ticket.jti, ip)
         emit(db, participant_event("participant.joined", participant))
         return Entered(participant=participant, session=live, room=room, started=started, others=others)
 
