@@ -117,7 +117,8 @@ async def test_bans(server: Server, api: Api) -> None:
     await mod.send(type="moderate", action="kick", participant_id=troll_id, ban_seconds=600)
     assert await troll.closed_with() == 4410
     assert await refused(server, f"token={await api.token(room['id'], u='Troll', ud='troll-1')}") == (
-        "banned", 4403,
+        "banned",
+        4403,
     )
     bans = await api.get(f"/api/v1/bans?room={room['id']}")
     assert [(b["external_id"], b["room_id"]) for b in bans["data"]] == [("troll-1", room["id"])]

@@ -18,7 +18,9 @@ async def test_chat_live_and_stored(server: Server, api: Api) -> None:
     for client in (ann, bob):
         received = (await client.expect("chat_message"))["message"]
         assert (received["message"], received["participant_name"], received["private"]) == (
-            "hello everyone", "Ann", False,
+            "hello everyone",
+            "Ann",
+            False,
         )
         assert received["external_participant_id"] == "ann"
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conclave.webhooks.service import _Batches, _Outcome
+from conclave.webhooks.service import DeliveryBatches, _Outcome
 
 
 class Recorder:
@@ -29,7 +29,7 @@ def outcome(name: str) -> Any:
 
 async def test_a_failing_outcome_is_recorded_alone_and_the_others_still_land(webhook_app: FastAPI) -> None:
     recorder = Recorder()
-    batches = _Batches(recorder, webhook_app.state.sessionmaker, webhook_app.state.bus)  # type: ignore[arg-type]
+    batches = DeliveryBatches(recorder, webhook_app.state.sessionmaker, webhook_app.state.bus)  # type: ignore[arg-type]
     results = await asyncio.gather(*(batches.record(outcome(name)) for name in ("a", "bad", "c")))
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], RuntimeError)

@@ -101,36 +101,40 @@ class _Outcome:
     finishes: RunningJob | None  # the job to end with this record, when its round was complete
 
 
-class _Batches:
-    """The group commits of one runner's webhook jobs: leasing rounds and recording outcomes."""
+class DeliveryBatches:
+    """The group commits of a runner's webhook jobs: leasing rounds and recording outcomes.
+
+    Built once where the delivery job is registered (``webhooks.tasks``), since it holds the
+    database session factory and bus those transactions use.
+    """
 
     def __init__(
         self, service: WebhookService, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus
     ) -> None:
-        self.sessionmaker = sessionmaker
-
         async def take(requests: list[tuple[str, RunningJob | None]]) -> list[_Round | Reschedule | None]:
             async with transaction(sessionmaker, bus) as session:
                 return await service.take_rounds(session, requests)
 
-        async def record_one(outcome: _Outcome) -> Exception | None:
-            try:
-                async with transaction(sessionmaker, bus) as session:
-                    await service.record_rounds(session, [outcome])
-            except Exception as exc:
-                return exc
-            return None
+        async def store(outcomes: list[_Outcome]) -> None:
+            async with transaction(sessionmaker, bus) as session:
+                await service.record_rounds(session, outcomes)
 
         async def record(outcomes: list[_Outcome]) -> list[Exception | None]:
             try:
-                async with transaction(sessionmaker, bus) as session:
-                    await service.record_rounds(session, outcomes)
+                await store(outcomes)
+                return [None] * len(outcomes)
             except Exception:
                 if len(outcomes) == 1:
                     raise
-                # One webhook's bad outcome must not undo the others': record each on its own.
-                return [await record_one(outcome) for outcome in outcomes]
-            return [None] * len(outcomes)
+            # One webhook's bad outcome must not undo the others': record each on its own.
+            results: list[Exception | None] = []
+            for outcome in outcomes:
+                try:
+                    await store([outcome])
+                    results.append(None)
+                except Exception as exc:
+                    results.append(exc)
+            return results
 
         self.take = Coalescer(take)
         self.record = Coalescer(record)
@@ -150,7 +154,6 @@ class WebhookService:
         self.jobs = jobs
         self.policy = policy
         self.formats: dict[str, PayloadFormatter] = {"conclave": conclave_payload}
-        self._batches: _Batches | None = None
 
     def register_format(self, name: str, formatter: PayloadFormatter) -> None:
         """A compatible surface's body for the events its platform sends (None: not sent)."""
@@ -466,8 +469,7 @@ class WebhookService:
 
     async def deliver_endpoint(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        bus: EventBus,
+        batches: DeliveryBatches,
         sender: WebhookSender,
         endpoint_id: str,
         *,
@@ -484,7 +486,6 @@ class WebhookService:
         ``Reschedule`` when every remaining head waits for its backoff (or another worker holds
         it), so the job comes back then; ``None`` when nothing is left.
         """
-        batches = self._batches_for(sessionmaker, bus)
         job = self.jobs.current_job()
         for _ in range(rounds):
             taken = await batches.take((endpoint_id, job))
@@ -506,12 +507,6 @@ class WebhookService:
             if finished:
                 return None
         return Reschedule(utcnow())  # let other endpoints have the worker; continue right after
-
-    def _batches_for(self, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus) -> _Batches:
-        batches = self._batches
-        if batches is None or batches.sessionmaker is not sessionmaker:
-            batches = self._batches = _Batches(self, sessionmaker, bus)
-        return batches
 
     @staticmethod
     async def _send_in_order(
@@ -535,7 +530,7 @@ class WebhookService:
     async def take_rounds(
         self, session: AsyncSession, requests: list[tuple[str, RunningJob | None]]
     ) -> list[_Round | Reschedule | None]:
-        """One round per endpoint, for several endpoints in a few statements (see ``_Batches``).
+        """One round per endpoint, for several endpoints in a few statements (see ``DeliveryBatches``).
 
         An endpoint with nothing to send ends its job here. An endpoint asked for twice in one
         batch (only after a dead worker's job was taken up again) is served once; the other
@@ -591,17 +586,18 @@ class WebhookService:
         for endpoint_id, plan in plans.items():
             endpoint = endpoints[endpoint_id]
             taken: list[list[_Attempt]] = []
-            left_behind = len(stray)
+            handed_back: list[str] = []
             for queue in plan.queues.values():
                 run: list[_Attempt] = []
                 for position, head in enumerate(queue):
                     if head.id not in leased:
                         # Another worker took this one: what follows it in the room must wait too.
-                        stray.extend(h.id for h in queue[position:] if h.id in leased)
+                        handed_back.extend(h.id for h in queue[position:] if h.id in leased)
                         break
                     run.append(_Attempt(head.id, head.event_type, head.body.encode(), head.attempts))
                 if run:
                     taken.append(run)
+            stray.extend(handed_back)
             if not taken:
                 results[endpoint_id] = Reschedule(now + LEASE_RECHECK)
                 continue
@@ -614,7 +610,7 @@ class WebhookService:
                 secret=self.box.decrypt(endpoint.secret_encrypted),
                 endpoint_failing=endpoint.consecutive_failures > 0,
                 queues=taken,
-                everything=not (plan.held or len(stray) > left_behind or truncated),
+                everything=not (plan.held or handed_back or truncated),
             )
         if stray:
             await repository.release(stray)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from conclave.kit.events import EventBus
 from conclave.kit.jobs import JobQueue, Reschedule
 from conclave.webhooks.sender import WebhookSender
-from conclave.webhooks.service import DELIVER_JOB, WebhookService
+from conclave.webhooks.service import DELIVER_JOB, DeliveryBatches, WebhookService
 
 
 def register(
@@ -25,8 +25,10 @@ def register(
     bus: EventBus,
     sender: WebhookSender,
 ) -> None:
+    batches = DeliveryBatches(webhooks, sessionmaker, bus)
+
     async def deliver(payload: dict[str, Any]) -> Reschedule | None:
-        return await webhooks.deliver_endpoint(sessionmaker, bus, sender, str(payload["endpoint_id"]))
+        return await webhooks.deliver_endpoint(batches, sender, str(payload["endpoint_id"]))
 
     jobs.register(DELIVER_JOB, deliver)
     jobs.on_shutdown(sender.aclose)
