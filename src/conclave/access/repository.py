@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, case, cast, literal, or_, select, update
+from sqlalchemy import String, Table, bindparam, case, cast, insert, or_, select, update
 
 from conclave.access.models import BanRule, IssuedToken, Role
 from conclave.kit.pagination import PageParams
-from conclave.kit.repository import ProjectScopedRepository
+from conclave.kit.repository import ProjectScopedRepository, prebuilt_scoped
 from conclave.rooms.models import Room
 
 
@@ -45,27 +46,60 @@ class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
         token: IssuedToken | None = (await self.session.execute(statement)).scalar_one_or_none()
         return token
 
+    async def add(self, **values: Any) -> None:
+        """Record an issued token: a plain insert, since nothing reads the row back in this request."""
+        await self.session.execute(_INSERT_TOKEN, {"project_id": self.project_id, **values})
+
     async def record_use(self, jti: str, ip: str | None, at: datetime) -> None:
         """Count one more use and keep the first one's time and address, in one statement.
 
         A token signed elsewhere (by the developer's own backend) has no row: nothing changes.
         """
-        first_use = IssuedToken.first_used_at.is_(None)
-        statement = (
-            update(IssuedToken)
-            .where(IssuedToken.project_id == self.project_id, IssuedToken.jti == jti)
-            .values(
-                uses=IssuedToken.uses + 1,
-                first_used_at=case(
-                    (first_use, literal(at, IssuedToken.first_used_at.type)), else_=IssuedToken.first_used_at
-                ),
-                first_used_ip=case(
-                    (first_use, literal(ip, IssuedToken.first_used_ip.type)), else_=IssuedToken.first_used_ip
-                ),
-            )
-            .execution_options(synchronize_session=False)
+        await self.session.execute(
+            _RECORD_USE, {"b_project_id": self.project_id, "b_jti": jti, "b_ip": ip, "b_at": at}
         )
-        await self.session.execute(statement)
+
+
+_ISSUED_TOKENS: Table = IssuedToken.__table__  # type: ignore[assignment]
+_INSERT_TOKEN = insert(_ISSUED_TOKENS)
+_FIRST_USE = IssuedToken.first_used_at.is_(None)
+_RECORD_USE = (
+    update(IssuedToken)
+    .where(IssuedToken.project_id == bindparam("b_project_id"), IssuedToken.jti == bindparam("b_jti"))
+    .values(
+        uses=IssuedToken.uses + 1,
+        first_used_at=case(
+            (_FIRST_USE, bindparam("b_at", type_=IssuedToken.first_used_at.type)),
+            else_=IssuedToken.first_used_at,
+        ),
+        first_used_ip=case(
+            (_FIRST_USE, bindparam("b_ip", type_=IssuedToken.first_used_ip.type)),
+            else_=IssuedToken.first_used_ip,
+        ),
+    )
+    .execution_options(synchronize_session=False)
+)
+"""Built once, like the other statements of joins (see ``kit.repository.prebuilt_scoped``); an
+update's parameters may not be named after its columns, hence the ``b_`` prefix."""
+
+
+def _ban_matching(*, by_external_id: bool, by_ip: bool) -> Any:
+    """A live ban of this room (or of the whole project) on the joiner's external id or address."""
+    who = [BanRule.external_id == bindparam("external_id")] if by_external_id else []
+    who += [BanRule.ip == bindparam("ip")] if by_ip else []
+    return prebuilt_scoped(
+        BanRule,
+        or_(*who),
+        or_(BanRule.room_id.is_(None), BanRule.room_id == bindparam("room_id")),
+        or_(BanRule.expires_at.is_(None), BanRule.expires_at > bindparam("now")),
+    ).limit(1)
+
+
+# Every join checks for a ban: built once per combination (see ``prebuilt_scoped``).
+_BAN_MATCHING = {
+    (by_external_id, by_ip): _ban_matching(by_external_id=by_external_id, by_ip=by_ip)
+    for by_external_id, by_ip in ((True, False), (False, True), (True, True))
+}
 
 
 class BanRepository(ProjectScopedRepository[BanRule]):
@@ -80,20 +114,14 @@ class BanRepository(ProjectScopedRepository[BanRule]):
     async def matching(
         self, room_id: str, external_id: str | None, ip: str | None, now: datetime
     ) -> BanRule | None:
-        who = []
-        if external_id:
-            who.append(BanRule.external_id == external_id)
-        if ip:
-            who.append(BanRule.ip == ip)
-        if not who:
+        statement = _BAN_MATCHING.get((bool(external_id), bool(ip)))
+        if statement is None:
             return None
-        statement = self.scoped().where(
-            or_(*who),
-            or_(BanRule.room_id.is_(None), BanRule.room_id == room_id),
-            or_(BanRule.expires_at.is_(None), BanRule.expires_at > now),
+        found = await self.execute_prebuilt(
+            statement, room_id=room_id, external_id=external_id, ip=ip, now=now
         )
-        found: BanRule | None = (await self.session.execute(statement.limit(1))).scalars().first()
-        return found
+        ban: BanRule | None = found.scalars().first()
+        return ban
 
     async def page(
         self, params: PageParams, room_id: str | None, cursor: BanRule | None

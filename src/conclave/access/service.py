@@ -259,17 +259,14 @@ class AccessService:
             "exp": exp,
         }
         token = jwt.encode(claims, keys[0].secret, algorithm="HS256", headers={"kid": keys[0].key_id})
-        session.add(
-            IssuedToken(
-                jti=jti,
-                project_id=project.id,
-                room_id=room.id,
-                key_id=keys[0].key_id,
-                user_external_id=data.ud,
-                display_name=data.u,
-                role=role,
-                not_before=from_timestamp(nbf),
-                expires_at=from_timestamp(exp),
-            )
+        await IssuedTokenRepository(session, project.id).add(
+            jti=jti,
+            room_id=room.id,
+            key_id=keys[0].key_id,
+            user_external_id=data.ud,
+            display_name=data.u,
+            role=role,
+            not_before=from_timestamp(nbf),
+            expires_at=from_timestamp(exp),
         )
         return IssuedAccessToken(token=token, link=f"{self.room_link(room)}?token={token}", jti=jti)

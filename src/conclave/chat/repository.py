@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_
+from typing import Any
+
+from sqlalchemy import BindParameter, bindparam, delete, or_
 
 from conclave.chat.models import ChatMessage
 from conclave.kit.pagination import PageParams
-from conclave.kit.repository import ProjectScopedRepository
+from conclave.kit.repository import ProjectScopedRepository, prebuilt_scoped
+
+
+def _history(*, earlier_sessions: bool) -> Any:
+    """What a joiner sees: this session's public messages and their own private ones."""
+    me: BindParameter[str] = bindparam("participant_id")
+    visible = or_(
+        ChatMessage.recipient_id.is_(None), ChatMessage.recipient_id == me, ChatMessage.participant_id == me
+    )
+    scope = ChatMessage.session_id == bindparam("session_id")
+    if earlier_sessions:
+        scope = or_(scope, ChatMessage.recipient_id.is_(None))
+    return (
+        prebuilt_scoped(ChatMessage, ChatMessage.room_id == bindparam("room_id"), scope, visible)
+        .order_by(ChatMessage.created_at, ChatMessage.id)
+        .limit(500)
+    )
+
+
+# Every join sends the history: built once (see ``prebuilt_scoped``).
+_HISTORY = {earlier: _history(earlier_sessions=earlier) for earlier in (False, True)}
 
 
 class ChatRepository(ProjectScopedRepository[ChatMessage]):
@@ -37,21 +59,10 @@ class ChatRepository(ProjectScopedRepository[ChatMessage]):
         self, room_id: str, session_id: str, participant_id: str, *, earlier_sessions: bool
     ) -> list[ChatMessage]:
         """What a joiner sees: this session's public messages and their own private ones."""
-        visible = or_(
-            ChatMessage.recipient_id.is_(None),
-            ChatMessage.recipient_id == participant_id,
-            ChatMessage.participant_id == participant_id,
+        found = await self.execute_prebuilt(
+            _HISTORY[earlier_sessions], room_id=room_id, session_id=session_id, participant_id=participant_id
         )
-        scope = ChatMessage.session_id == session_id
-        if earlier_sessions:
-            scope = or_(scope, ChatMessage.recipient_id.is_(None))
-        statement = (
-            self.scoped()
-            .where(ChatMessage.room_id == room_id, scope, visible)
-            .order_by(ChatMessage.created_at, ChatMessage.id)
-            .limit(500)
-        )
-        return list((await self.session.execute(statement)).scalars().all())
+        return list(found.scalars().all())
 
     async def delete_room(self, room_id: str) -> int:
         result = await self.session.execute(

@@ -13,6 +13,9 @@ import hmac
 
 from cryptography.fernet import Fernet, InvalidToken
 
+DECRYPTED_CACHE_SIZE = 4096
+"""Secrets kept decrypted in memory (oldest dropped first): enough for every live project."""
+
 
 class SecretBox:
     def __init__(self, master_key: str) -> None:
@@ -20,15 +23,29 @@ class SecretBox:
         encryption_key = hmac.new(root, b"conclave/encrypt", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(encryption_key))
         self._lookup_key = hmac.new(root, b"conclave/lookup", hashlib.sha256).digest()
+        self._plaintexts: dict[str, str] = {}
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
-        try:
-            return self._fernet.decrypt(ciphertext.encode()).decode()
-        except InvalidToken as exc:
-            raise RuntimeError("stored secret cannot be decrypted: was CONCLAVE_MASTER_KEY changed?") from exc
+        """Remembers what it decrypted: every token issued or checked reveals the project's secrets.
+
+        A ciphertext always decrypts to the same plaintext under one master key, so the cache can
+        never answer wrongly; revoking a secret is a state of its row, checked by the callers.
+        """
+        plaintext = self._plaintexts.get(ciphertext)
+        if plaintext is None:
+            try:
+                plaintext = self._fernet.decrypt(ciphertext.encode()).decode()
+            except InvalidToken as exc:
+                raise RuntimeError(
+                    "stored secret cannot be decrypted: was CONCLAVE_MASTER_KEY changed?"
+                ) from exc
+            if len(self._plaintexts) >= DECRYPTED_CACHE_SIZE:
+                self._plaintexts.pop(next(iter(self._plaintexts)))
+            self._plaintexts[ciphertext] = plaintext
+        return plaintext
 
     def digest(self, secret: str) -> str:
         return hmac.new(self._lookup_key, secret.encode(), hashlib.sha256).hexdigest()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +15,15 @@ from conclave.rooms.models import Room, RoomTag
 from conclave.tenancy.models import Project
 
 ACTIVE_STATUSES = ("idle", "live")
+
+# Built once for the token path (``by_ref`` without tags), which runs on every join.
+_ROOM_BY_ID_OR_FRIENDLY_URL = select(Room).where(
+    Room.project_id == bindparam("project_id"),
+    or_(Room.id == bindparam("ref"), Room.friendly_url == bindparam("ref")),
+)
+_ROOM_BY_FRIENDLY_URL = select(Room).where(
+    Room.project_id == bindparam("project_id"), Room.friendly_url == bindparam("ref")
+)
 
 
 async def rooms_by_global_ref(session: AsyncSession, ref: str) -> list[Room]:
@@ -29,13 +38,15 @@ class RoomRepository(ProjectScopedRepository[Room]):
 
     async def by_ref(self, ref: str, *, with_tags: bool = True) -> Room | None:
         """A room by UUID or friendly_url, as every ``{room}`` path parameter accepts."""
-        condition = (
-            or_(Room.id == ref, Room.friendly_url == ref) if is_uuid(ref) else Room.friendly_url == ref
-        )
-        statement = self.scoped().where(condition)
-        if with_tags:
-            statement = statement.options(selectinload(Room.tag_rows))
-        room: Room | None = (await self.session.execute(statement)).scalars().first()
+        by_id = is_uuid(ref)
+        if not with_tags:
+            prebuilt = _ROOM_BY_ID_OR_FRIENDLY_URL if by_id else _ROOM_BY_FRIENDLY_URL
+            found = await self.session.execute(prebuilt, {"project_id": self.project_id, "ref": ref})
+        else:
+            condition = or_(Room.id == ref, Room.friendly_url == ref) if by_id else Room.friendly_url == ref
+            statement = self.scoped().where(condition).options(selectinload(Room.tag_rows))
+            found = await self.session.execute(statement)
+        room: Room | None = found.scalars().first()
         return room
 
     async def friendly_url_taken(self, friendly_url: str, *, except_id: str | None = None) -> bool:

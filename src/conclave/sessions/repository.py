@@ -5,26 +5,45 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.kit.pagination import PageParams
-from conclave.kit.repository import ProjectScopedRepository
+from conclave.kit.repository import ProjectScopedRepository, prebuilt_scoped
 from conclave.sessions.models import Participant, Session
+
+PRESENT = ("joined", "disconnected")
+
+# Joins and leaves run these; see ``prebuilt_scoped``.
+_SESSION = prebuilt_scoped(Session, Session.id == bindparam("session_id"))
+_LIVE_SESSION_OF_ROOM = prebuilt_scoped(
+    Session, Session.room_id == bindparam("room_id"), Session.status == "live"
+)
+_PARTICIPANT = prebuilt_scoped(Participant, Participant.id == bindparam("participant_id"))
+_PRESENT_IN_SESSION = prebuilt_scoped(
+    Participant, Participant.session_id == bindparam("session_id"), Participant.status.in_(PRESENT)
+).order_by(Participant.joined_at, Participant.id)
+_COUNT_PRESENT_IN_SESSION = select(func.count(Participant.id)).where(
+    Participant.project_id == bindparam("project_id"),
+    Participant.session_id == bindparam("session_id"),
+    Participant.status.in_(PRESENT),
+)
 
 
 class SessionRepository(ProjectScopedRepository[Session]):
     model = Session
 
     async def get(self, session_id: str) -> Session | None:
-        statement = self.scoped().where(Session.id == session_id)
-        found: Session | None = (await self.session.execute(statement)).scalar_one_or_none()
+        found: Session | None = (
+            await self.execute_prebuilt(_SESSION, session_id=session_id)
+        ).scalar_one_or_none()
         return found
 
     async def live_for_room(self, room_id: str) -> Session | None:
-        statement = self.scoped().where(Session.room_id == room_id, Session.status == "live")
-        found: Session | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return found
+        live: Session | None = (
+            await self.execute_prebuilt(_LIVE_SESSION_OF_ROOM, room_id=room_id)
+        ).scalar_one_or_none()
+        return live
 
     async def page(
         self, params: PageParams, *, room_id: str | None, status: str | None, cursor: Session | None
@@ -54,24 +73,20 @@ class ParticipantRepository(ProjectScopedRepository[Participant]):
     model = Participant
 
     async def get(self, participant_id: str) -> Participant | None:
-        statement = self.scoped().where(Participant.id == participant_id)
-        found: Participant | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return found
+        found = await self.execute_prebuilt(_PARTICIPANT, participant_id=participant_id)
+        participant: Participant | None = found.scalar_one_or_none()
+        return participant
 
     async def present_in_session(self, session_id: str) -> list[Participant]:
-        statement = (
-            self.scoped()
-            .where(Participant.session_id == session_id, Participant.status.in_(("joined", "disconnected")))
-            .order_by(Participant.joined_at, Participant.id)
-        )
-        return list((await self.session.execute(statement)).scalars().all())
+        return list((await self.execute_prebuilt(_PRESENT_IN_SESSION, session_id=session_id)).scalars().all())
 
     async def count_present(self, *, session_id: str | None = None) -> int:
-        statement = self.scoped(select(func.count(Participant.id))).where(
-            Participant.status.in_(("joined", "disconnected"))
-        )
         if session_id is not None:
-            statement = statement.where(Participant.session_id == session_id)
+            in_session: int = (
+                await self.execute_prebuilt(_COUNT_PRESENT_IN_SESSION, session_id=session_id)
+            ).scalar_one()
+            return in_session
+        statement = self.scoped(select(func.count(Participant.id))).where(Participant.status.in_(PRESENT))
         count: int = (await self.session.execute(statement)).scalar_one()
         return count
 
@@ -138,7 +153,7 @@ async def touch_sessions(session: AsyncSession, instance: str, now: datetime) ->
     live = select(Session.id).where(Session.owner_instance == instance, Session.status == "live")
     await session.execute(
         update(Participant)
-        .where(Participant.session_id.in_(live), Participant.status.in_(("joined", "disconnected")))
+        .where(Participant.session_id.in_(live), Participant.status.in_(PRESENT))
         .values(last_seen_at=now)
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,14 @@ from conclave.kit.pagination import PageParams
 from conclave.kit.repository import ProjectScopedRepository, paginate
 from conclave.tenancy.models import Project
 from conclave.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+_PROJECT_AND_ENDPOINTS = (
+    select(Project, WebhookEndpoint)
+    .outerjoin(WebhookEndpoint, WebhookEndpoint.project_id == Project.id)
+    .where(Project.id == bindparam("project_id"))
+    .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+)
+"""Built once: the outbox hook runs it in every transaction that changes something."""
 
 
 class WebhookRepository(ProjectScopedRepository[WebhookEndpoint]):
@@ -28,13 +37,7 @@ class WebhookRepository(ProjectScopedRepository[WebhookEndpoint]):
 
     async def project_and_endpoints(self) -> tuple[Project | None, list[WebhookEndpoint]]:
         """The project and all its endpoints in one query: the outbox hook runs on every change."""
-        statement = (
-            select(Project, WebhookEndpoint)
-            .outerjoin(WebhookEndpoint, WebhookEndpoint.project_id == Project.id)
-            .where(Project.id == self.project_id)
-            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        )
-        rows = (await self.session.execute(statement)).all()
+        rows: Sequence[Any] = (await self.execute_prebuilt(_PROJECT_AND_ENDPOINTS)).all()
         if not rows:
             return None, []
         return rows[0][0], [endpoint for _, endpoint in rows if endpoint is not None]
