@@ -39,6 +39,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -123,6 +124,67 @@ class RunningJob:
 
 _running: ContextVar[RunningJob | None] = ContextVar("conclave_running_job", default=None)
 
+# The runner's statements, built once: every job claims, and most finish, through them; building
+# the claim (with its subqueries) cost more than running it. An update's parameters may not be
+# named after its columns, hence the ``b_`` prefix.
+_JOBS: Table = Job.__table__  # type: ignore[assignment]
+_FINISH = (
+    delete(_JOBS)
+    .where(_JOBS.c.id == bindparam("b_id"), _JOBS.c.locked_by == bindparam("b_worker"))
+    .where(_JOBS.c.status == "running")
+)
+_NEXT_DUE = select(func.min(Job.run_at)).where(
+    Job.status == "queued", Job.name.in_(bindparam("b_names", expanding=True))
+)
+
+
+def _build_claim(*, skip_locked: bool) -> Any:
+    now = bindparam("b_now", type_=Job.run_at.type)
+    due = or_(
+        and_(Job.status == "queued", Job.run_at <= now), and_(Job.status == "running", Job.locked_until < now)
+    )
+    # Only jobs this process can run: during a rolling upgrade an older worker leaves newer job
+    # kinds to the workers that know them.
+    known = Job.name.in_(bindparam("b_names", expanding=True))
+    # One job per key at a time: a key names one piece of work, and a job queued while its
+    # predecessor runs then takes over all that piled up meanwhile, in one go.
+    other = aliased(Job)
+    key_free = or_(
+        Job.key.is_(None),
+        ~exists().where(
+            other.key == Job.key,
+            other.id != Job.id,
+            other.status == "running",
+            other.locked_until >= now,
+        ),
+    )
+    candidates = select(Job.id).where(due, known, key_free).order_by(Job.run_at).limit(bindparam("b_limit"))
+    if skip_locked:
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        sql_update(Job)
+        .where(Job.id.in_(candidates.scalar_subquery()))
+        .values(
+            status="running",
+            locked_by=bindparam("b_worker"),
+            locked_until=bindparam("b_until", type_=Job.locked_until.type),
+            # A lease that expired means the worker died mid-run: that counts as an attempt, so a
+            # job that kills its worker every time eventually stops being retried.
+            attempts=case((Job.status == "running", Job.attempts + 1), else_=Job.attempts),
+            updated_at=now,
+        )
+        .returning(Job.id, Job.name, Job.key, Job.payload, Job.attempts, Job.max_attempts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CLAIM = {skip_locked: _build_claim(skip_locked=skip_locked) for skip_locked in (False, True)}
+
+
+def _claim_statement(*, skip_locked: bool) -> Any:
+    """PostgreSQL skips rows another worker is claiming (``SKIP LOCKED``); SQLite has one writer."""
+    return _CLAIM[skip_locked]
+
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
     """Exponential backoff with "equal jitter": between half and all of ``min(cap, base·2ⁿ⁻¹)``.
@@ -180,14 +242,7 @@ class JobQueue:
         """
         if not jobs:
             return
-        await session.execute(
-            delete(Job)
-            .where(
-                or_(*(and_(Job.id == job.job.id, Job.locked_by == job.worker_id) for job in jobs)),
-                Job.status == "running",
-            )
-            .execution_options(synchronize_session=False)
-        )
+        await session.execute(_FINISH, [{"b_id": job.job.id, "b_worker": job.worker_id} for job in jobs])
 
         def finished() -> None:
             for job in jobs:
@@ -391,10 +446,8 @@ class JobRunner:
 
     async def _until_next_due(self, ceiling: float) -> float:
         async with self.sessionmaker() as session:
-            statement = select(func.min(Job.run_at)).where(
-                Job.status == "queued", Job.name.in_(self.queue.names())
-            )
-            next_run: datetime | None = (await session.execute(statement)).scalar_one_or_none()
+            found = await session.execute(_NEXT_DUE, {"b_names": self.queue.names()})
+            next_run: datetime | None = found.scalar_one_or_none()
         if next_run is None:
             return ceiling
         return max(0.0, min(ceiling, (next_run - utcnow()).total_seconds()))
@@ -403,44 +456,18 @@ class JobRunner:
         """Take up to ``limit`` due jobs (or jobs whose worker's lease expired) for this worker."""
         now = utcnow()
         async with self.sessionmaker() as session, session.begin():
-            due = or_(
-                and_(Job.status == "queued", Job.run_at <= now),
-                and_(Job.status == "running", Job.locked_until < now),
+            statement = _claim_statement(skip_locked=session.get_bind().dialect.name == "postgresql")
+            found = await session.execute(
+                statement,
+                {
+                    "b_now": now,
+                    "b_names": self.queue.names(),
+                    "b_limit": limit,
+                    "b_worker": self.worker_id,
+                    "b_until": now + self.lease,
+                },
             )
-            # Only jobs this process can run: during a rolling upgrade an older worker leaves
-            # newer job kinds to the workers that know them.
-            known = Job.name.in_(self.queue.names())
-            # One job per key at a time: a key names one piece of work, and a job queued while
-            # its predecessor runs then takes over all that piled up meanwhile, in one go.
-            other = aliased(Job)
-            key_free = or_(
-                Job.key.is_(None),
-                ~exists().where(
-                    other.key == Job.key,
-                    other.id != Job.id,
-                    other.status == "running",
-                    other.locked_until >= now,
-                ),
-            )
-            candidates = select(Job.id).where(due, known, key_free).order_by(Job.run_at).limit(limit)
-            if session.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            statement = (
-                sql_update(Job)
-                .where(Job.id.in_(candidates.scalar_subquery()))
-                .values(
-                    status="running",
-                    locked_by=self.worker_id,
-                    locked_until=now + self.lease,
-                    # A lease that expired means the worker died mid-run: that counts as an attempt,
-                    # so a job that kills its worker every time eventually stops being retried.
-                    attempts=case((Job.status == "running", Job.attempts + 1), else_=Job.attempts),
-                    updated_at=now,
-                )
-                .returning(Job.id, Job.name, Job.key, Job.payload, Job.attempts, Job.max_attempts)
-                .execution_options(synchronize_session=False)
-            )
-            rows = (await session.execute(statement)).all()
+            rows = found.all()
         return [ClaimedJob(*row) for row in rows]
 
     async def _execute(self, job: ClaimedJob) -> None:
@@ -502,9 +529,7 @@ class JobRunner:
 
     async def _done(self, job: ClaimedJob) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                delete(Job).where(self._mine(job)).execution_options(synchronize_session=False)
-            )
+            await session.execute(_FINISH, {"b_id": job.id, "b_worker": self.worker_id})
 
     async def _fail(self, job: ClaimedJob, error: str, *, final: bool, attempts: int | None = None) -> None:
         async with self.sessionmaker() as session, session.begin():

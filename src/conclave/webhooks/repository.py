@@ -100,8 +100,8 @@ class DeliveryQueueRepository:
         return await self.session.get(WebhookEndpoint, endpoint_id)
 
     async def endpoints(self, endpoint_ids: list[str]) -> dict[str, WebhookEndpoint]:
-        statement = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids))
-        return {e.id: e for e in (await self.session.execute(statement)).scalars().all()}
+        found = await self.session.execute(_ENDPOINTS, {"endpoint_ids": endpoint_ids})
+        return {endpoint.id: endpoint for endpoint in found.scalars().all()}
 
     async def delivery(self, delivery_id: str) -> WebhookDelivery | None:
         return await self.session.get(WebhookDelivery, delivery_id)
@@ -114,68 +114,15 @@ class DeliveryQueueRepository:
         """
         if not endpoint_ids:
             return []
-        in_queue = (
-            func.row_number()
-            .over(
-                partition_by=(WebhookDelivery.endpoint_id, WebhookDelivery.ordering_key),
-                order_by=(WebhookDelivery.created_at, WebhookDelivery.id),
-            )
-            .label("in_queue")
+        found = await self.session.execute(
+            _HEADS, {"endpoint_ids": endpoint_ids, "per_queue": per_queue, "per_endpoint": limit}
         )
-        pending = (
-            select(
-                WebhookDelivery.id,
-                WebhookDelivery.endpoint_id,
-                WebhookDelivery.ordering_key,
-                WebhookDelivery.event_type,
-                WebhookDelivery.body,
-                WebhookDelivery.attempts,
-                WebhookDelivery.next_attempt_at,
-                WebhookDelivery.locked_until,
-                WebhookDelivery.created_at,
-                in_queue,
-            )
-            .where(WebhookDelivery.endpoint_id.in_(endpoint_ids), WebhookDelivery.status == "pending")
-            .subquery()
-        )
-        in_endpoint = (
-            func.row_number()
-            .over(partition_by=pending.c.endpoint_id, order_by=(pending.c.created_at, pending.c.id))
-            .label("in_endpoint")
-        )
-        columns = [
-            pending.c.id,
-            pending.c.endpoint_id,
-            pending.c.ordering_key,
-            pending.c.event_type,
-            pending.c.body,
-            pending.c.attempts,
-            pending.c.next_attempt_at,
-            pending.c.locked_until,
-        ]
-        heads = select(*columns, pending.c.created_at, in_endpoint).where(pending.c.in_queue <= per_queue)
-        ranked = heads.subquery()
-        statement = (
-            select(*(ranked.c[column.name] for column in columns))
-            .where(ranked.c.in_endpoint <= limit)
-            .order_by(ranked.c.created_at, ranked.c.id)
-        )
-        return [QueuedDelivery(*row) for row in (await self.session.execute(statement)).all()]
+        return [QueuedDelivery(*row) for row in found.all()]
 
     async def lease(self, delivery_ids: list[str], now: datetime, until: datetime) -> set[str]:
         """Atomically take the right to attempt deliveries; returns those no other worker holds."""
-        statement = (
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id.in_(delivery_ids),
-                WebhookDelivery.status == "pending",
-                or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until <= now),
-            )
-            .values(locked_until=until)
-            .returning(WebhookDelivery.id)
-            .execution_options(synchronize_session=False)
-        )
-        return set((await self.session.execute(statement)).scalars().all())
+        found = await self.session.execute(_LEASE, {"b_ids": delivery_ids, "b_now": now, "b_until": until})
+        return set(found.scalars().all())
 
     async def release(self, delivery_ids: list[str]) -> None:
         statement = (
@@ -188,23 +135,102 @@ class DeliveryQueueRepository:
 
     async def mark_delivered(self, outcomes: list[dict[str, Any]]) -> None:
         """Settle successful attempts in one executemany (``b_id`` and the new column values)."""
-        table: Table = WebhookDelivery.__table__  # type: ignore[assignment]
-        columns = [name for name in outcomes[0] if name != "b_id"]
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
-        )
+        columns = tuple(name for name in outcomes[0] if name != "b_id")
+        statement = _SETTLE.get(columns)
+        if statement is None:
+            statement = _SETTLE[columns] = (
+                update(_DELIVERIES)
+                .where(_DELIVERIES.c.id == bindparam("b_id"))
+                .values({name: bindparam(name, type_=_DELIVERIES.c[name].type) for name in columns})
+            )
         await self.session.execute(statement, outcomes)
 
     async def reset_failures(self, endpoint_id: str) -> None:
-        statement = (
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.consecutive_failures > 0)
-            .values(consecutive_failures=0)
-            .execution_options(synchronize_session=False)
+        await self.session.execute(_RESET_FAILURES, {"b_endpoint_id": endpoint_id})
+
+
+# The delivery path's statements, built once (see ``kit.repository.prebuilt_scoped``): every
+# webhook job runs them. An update's parameters may not be named after its columns (``b_``).
+_DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_ENDPOINTS = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(bindparam("endpoint_ids", expanding=True)))
+_LEASE = (
+    update(WebhookDelivery)
+    .where(
+        WebhookDelivery.id.in_(bindparam("b_ids", expanding=True)),
+        WebhookDelivery.status == "pending",
+        or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until <= bindparam("b_now")),
+    )
+    .values(locked_until=bindparam("b_until"))
+    .returning(WebhookDelivery.id)
+    .execution_options(synchronize_session=False)
+)
+_RESET_FAILURES = (
+    update(WebhookEndpoint)
+    .where(WebhookEndpoint.id == bindparam("b_endpoint_id"), WebhookEndpoint.consecutive_failures > 0)
+    .values(consecutive_failures=0)
+    .execution_options(synchronize_session=False)
+)
+_SETTLE: dict[tuple[str, ...], Any] = {}
+"""Settling statements by the columns an outcome sets (a handful of shapes)."""
+
+
+def _heads() -> Any:
+    """The queue heads query of :meth:`DeliveryQueueRepository.heads`."""
+    in_queue = (
+        func.row_number()
+        .over(
+            partition_by=(WebhookDelivery.endpoint_id, WebhookDelivery.ordering_key),
+            order_by=(WebhookDelivery.created_at, WebhookDelivery.id),
         )
-        await self.session.execute(statement)
+        .label("in_queue")
+    )
+    pending = (
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.endpoint_id,
+            WebhookDelivery.ordering_key,
+            WebhookDelivery.event_type,
+            WebhookDelivery.body,
+            WebhookDelivery.attempts,
+            WebhookDelivery.next_attempt_at,
+            WebhookDelivery.locked_until,
+            WebhookDelivery.created_at,
+            in_queue,
+        )
+        .where(
+            WebhookDelivery.endpoint_id.in_(bindparam("endpoint_ids", expanding=True)),
+            WebhookDelivery.status == "pending",
+        )
+        .subquery()
+    )
+    in_endpoint = (
+        func.row_number()
+        .over(partition_by=pending.c.endpoint_id, order_by=(pending.c.created_at, pending.c.id))
+        .label("in_endpoint")
+    )
+    columns = [
+        pending.c.id,
+        pending.c.endpoint_id,
+        pending.c.ordering_key,
+        pending.c.event_type,
+        pending.c.body,
+        pending.c.attempts,
+        pending.c.next_attempt_at,
+        pending.c.locked_until,
+    ]
+    ranked = (
+        select(*columns, pending.c.created_at, in_endpoint)
+        .where(pending.c.in_queue <= bindparam("per_queue"))
+        .subquery()
+    )
+    return (
+        select(*(ranked.c[column.name] for column in columns))
+        .where(ranked.c.in_endpoint <= bindparam("per_endpoint"))
+        .order_by(ranked.c.created_at, ranked.c.id)
+    )
+
+
+_HEADS = _heads()
 
 
 @dataclass(frozen=True)
