@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Table, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.events.models import RoomEvent
 from conclave.kit.pagination import PageParams
 from conclave.kit.repository import ProjectScopedRepository
 
+_ROOM_EVENTS: Table = RoomEvent.__table__  # type: ignore[assignment]
+_INSERT_EVENTS = insert(_ROOM_EVENTS)
+
 
 class RoomEventRepository(ProjectScopedRepository[RoomEvent]):
     model = RoomEvent
+
+    @staticmethod
+    async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """Log rows, each naming its own project (one transaction may touch several)."""
+        await session.execute(_INSERT_EVENTS, rows[0] if len(rows) == 1 else rows)
 
     async def in_room(self, room_id: str, event_id: str) -> RoomEvent | None:
         statement = self.scoped().where(RoomEvent.room_id == room_id, RoomEvent.id == event_id)

@@ -43,19 +43,28 @@ class EventLogService:
         self.rooms = rooms
 
     async def record(self, session: AsyncSession, events: list[DomainEvent]) -> None:
-        """Bus hook (in transaction): every event becomes a log row, atomically with its cause."""
-        for event in events:
-            session.add(
-                RoomEvent(
-                    id=event.id,
-                    project_id=event.project_id,
-                    room_id=event.room_id,
-                    session_id=event.session_id,
-                    type=event.type,
-                    data=event_data(event),
-                    created_at=event.occurred_at,
-                )
-            )
+        """Bus hook (in transaction): every event becomes a log row, atomically with its cause.
+
+        One plain insert for all of them: every state change runs this, and nothing reads the
+        rows back in the transaction, so the ORM's unit of work would only add cost.
+        """
+        if not events:
+            return
+        await RoomEventRepository.insert(
+            session,
+            [
+                {
+                    "id": event.id,
+                    "project_id": event.project_id,
+                    "room_id": event.room_id,
+                    "session_id": event.session_id,
+                    "type": event.type,
+                    "data": event_data(event),
+                    "created_at": event.occurred_at,
+                }
+                for event in events
+            ],
+        )
 
     async def session_events(
         self,
