@@ -27,6 +27,32 @@ _CREDENTIALS_OF_PROJECT = (
     .order_by(Credential.created_at, Credential.id)
 )
 
+_USAGE_UPSERTS: dict[str, Any] = {}
+
+
+def _usage_upsert(dialect: str) -> Any:
+    """The daily-usage upsert of one dialect, built once (every room creation runs it).
+
+    An insert's parameters may not be named after its columns, hence the ``b_`` prefix.
+    """
+    statement = _USAGE_UPSERTS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = insert(ProjectDailyUsage).values(
+            project_id=bindparam("b_project_id"),
+            day=bindparam("b_day", type_=ProjectDailyUsage.day.type),
+            api_calls=bindparam("b_api_calls"),
+            rooms_created=bindparam("b_rooms"),
+        )
+        statement = _USAGE_UPSERTS[dialect] = values.on_conflict_do_update(
+            index_elements=[ProjectDailyUsage.project_id, ProjectDailyUsage.day],
+            set_={
+                "api_calls": ProjectDailyUsage.api_calls + bindparam("b_api_calls"),
+                "rooms_created": ProjectDailyUsage.rooms_created + bindparam("b_rooms"),
+            },
+        ).returning(ProjectDailyUsage)
+    return statement
+
 
 class TenancyRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -98,19 +124,11 @@ class TenancyRepository:
         self, project_id: str, day: date, *, api_calls: int = 0, rooms_created: int = 0
     ) -> ProjectDailyUsage:
         """Atomically add to today's counters and return the new totals (one upsert, both dialects)."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = insert(ProjectDailyUsage).values(
-            project_id=project_id, day=day, api_calls=api_calls, rooms_created=rooms_created
+        statement = _usage_upsert(self.session.get_bind().dialect.name)
+        result = await self.session.execute(
+            statement,
+            {"b_project_id": project_id, "b_day": day, "b_api_calls": api_calls, "b_rooms": rooms_created},
         )
-        upsert = values.on_conflict_do_update(
-            index_elements=[ProjectDailyUsage.project_id, ProjectDailyUsage.day],
-            set_={
-                "api_calls": ProjectDailyUsage.api_calls + api_calls,
-                "rooms_created": ProjectDailyUsage.rooms_created + rooms_created,
-            },
-        )
-        result = await self.session.execute(upsert.returning(ProjectDailyUsage))
         row: ProjectDailyUsage = result.scalar_one()
         return row
 
