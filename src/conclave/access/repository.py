@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Table, bindparam, case, cast, insert, or_, select, update
+from sqlalchemy import String, bindparam, case, cast, insert, or_, select, update
 
 from conclave.access.models import BanRule, IssuedToken, Role
+from conclave.kit.db import table_of
 from conclave.kit.pagination import PageParams
 from conclave.kit.repository import ProjectScopedRepository, prebuilt_scoped
 from conclave.rooms.models import Room
@@ -60,8 +61,7 @@ class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
         )
 
 
-_ISSUED_TOKENS: Table = IssuedToken.__table__  # type: ignore[assignment]
-_INSERT_TOKEN = insert(_ISSUED_TOKENS)
+_INSERT_TOKEN = insert(table_of(IssuedToken))
 _FIRST_USE = IssuedToken.first_used_at.is_(None)
 _RECORD_USE = (
     update(IssuedToken)

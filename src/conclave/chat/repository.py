@@ -12,7 +12,7 @@ from conclave.kit.repository import ProjectScopedRepository, prebuilt_scoped
 
 
 def _history(*, earlier_sessions: bool) -> Any:
-    """What a joiner sees: this session's public messages and their own private ones."""
+    """The query of :meth:`ChatRepository.history_for`."""
     me: BindParameter[str] = bindparam("participant_id")
     visible = or_(
         ChatMessage.recipient_id.is_(None), ChatMessage.recipient_id == me, ChatMessage.participant_id == me

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, insert, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.events.models import RoomEvent
+from conclave.kit.db import table_of
 from conclave.kit.pagination import PageParams
 from conclave.kit.repository import ProjectScopedRepository
 
-_ROOM_EVENTS: Table = RoomEvent.__table__  # type: ignore[assignment]
-_INSERT_EVENTS = insert(_ROOM_EVENTS)
+_INSERT_EVENTS = insert(table_of(RoomEvent))
 
 
 class RoomEventRepository(ProjectScopedRepository[RoomEvent]):

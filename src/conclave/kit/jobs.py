@@ -36,7 +36,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
     and_,
     bindparam,
@@ -56,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.sql.dml import Insert
 
-from conclave.kit.db import Base, IdMixin
+from conclave.kit.db import Base, IdMixin, table_of
 from conclave.kit.ids import new_id
 from conclave.kit.time import utcnow
 from conclave.kit.transaction import on_commit
@@ -127,7 +126,7 @@ _running: ContextVar[RunningJob | None] = ContextVar("conclave_running_job", def
 # The runner's statements, built once: every job claims, and most finish, through them; building
 # the claim (with its subqueries) cost more than running it. An update's parameters may not be
 # named after its columns, hence the ``b_`` prefix.
-_JOBS: Table = Job.__table__  # type: ignore[assignment]
+_JOBS = table_of(Job)
 _FINISH = (
     delete(_JOBS)
     .where(_JOBS.c.id == bindparam("b_id"), _JOBS.c.locked_by == bindparam("b_worker"))
@@ -318,7 +317,7 @@ class JobQueue:
         which cost more than the insert itself on a transaction's critical path."""
         statement = self._statements.get((dialect, upsert))
         if statement is None:
-            table: Table = Job.__table__  # type: ignore[assignment]
+            table = _JOBS
             insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
             statement = insert_(table)
             if upsert:

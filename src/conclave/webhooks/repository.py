@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conclave.kit.db import table_of
 from conclave.kit.ids import is_uuid
 from conclave.kit.pagination import PageParams
 from conclave.kit.repository import ProjectScopedRepository, paginate
@@ -151,7 +152,7 @@ class DeliveryQueueRepository:
 
 # The delivery path's statements, built once (see ``kit.repository.prebuilt_scoped``): every
 # webhook job runs them. An update's parameters may not be named after its columns (``b_``).
-_DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_DELIVERIES = table_of(WebhookDelivery)
 _ENDPOINTS = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(bindparam("endpoint_ids", expanding=True)))
 _LEASE = (
     update(WebhookDelivery)
