@@ -31,6 +31,7 @@ from conclave.kit import exception_handlers
 from conclave.kit.crypto import SecretBox
 from conclave.kit.db import create_engine, create_sessionmaker, is_sqlite
 from conclave.kit.events import InProcessEventBus
+from conclave.kit.heap import settle_heap
 from conclave.kit.ids import new_id
 from conclave.kit.jobs import JobQueue, JobRunner
 from conclave.kit.migrate import current_revisions, head_revisions, upgrade
@@ -270,7 +271,8 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool = False) -> FastAPI:
+    """``settle_heap_on_start``: for the ``serve`` process (see ``kit.heap.settle_heap``)."""
     settings = settings or Settings()
     runtime = build_runtime(settings)
     engine = runtime.engine
@@ -285,6 +287,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await runtime.realtime.start(stale_after=stale_after)
         if settings.runs_in_process_worker:
             await runtime.runner.start()
+        if settle_heap_on_start:
+            settle_heap()
         try:
             yield
         finally:

@@ -55,7 +55,7 @@ def serve(
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)
     try:
-        application = create_app(settings)
+        application = create_app(settings, settle_heap_on_start=True)
     except ConfigurationError as exc:
         _fail(str(exc))
     where = f"http://{settings.host}:{settings.port}"
@@ -76,6 +76,7 @@ def worker(
     (embedded mode migrates it first).
     """
     from conclave.app import build_runtime, ensure_schema
+    from conclave.kit.heap import settle_heap
     from conclave.kit.migrate import current_revisions
 
     overrides: dict[str, Any] = {"worker_concurrency": concurrency} if concurrency else {}
@@ -94,6 +95,7 @@ def worker(
         try:
             await ensure_schema(settings, runtime.database_url, await current_revisions(runtime.engine))
             await runtime.runner.start()
+            settle_heap()
             typer.echo(f"conclave: worker {runtime.runner.worker_id} running jobs")
             await stop.wait()
             typer.echo("conclave: worker stopping")
