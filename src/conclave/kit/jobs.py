@@ -177,12 +177,8 @@ def _build_claim(*, skip_locked: bool) -> Any:
     )
 
 
+# By ``skip_locked``: PostgreSQL skips rows another worker is claiming; SQLite has one writer.
 _CLAIM = {skip_locked: _build_claim(skip_locked=skip_locked) for skip_locked in (False, True)}
-
-
-def _claim_statement(*, skip_locked: bool) -> Any:
-    """PostgreSQL skips rows another worker is claiming (``SKIP LOCKED``); SQLite has one writer."""
-    return _CLAIM[skip_locked]
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
@@ -455,7 +451,7 @@ class JobRunner:
         """Take up to ``limit`` due jobs (or jobs whose worker's lease expired) for this worker."""
         now = utcnow()
         async with self.sessionmaker() as session, session.begin():
-            statement = _claim_statement(skip_locked=session.get_bind().dialect.name == "postgresql")
+            statement = _CLAIM[session.get_bind().dialect.name == "postgresql"]
             found = await session.execute(
                 statement,
                 {

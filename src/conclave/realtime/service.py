@@ -159,6 +159,10 @@ class RoomRuntime:
     recording: dict[str, Any] | None = None
 
 
+def _client_ip(socket: WebSocket) -> str | None:
+    return socket.client.host if socket.client else None
+
+
 class RealtimeError(ConclaveError):
     """A request on an open socket was refused; the socket stays open."""
 
@@ -319,8 +323,7 @@ class Realtime:
         """Admit a socket that sent ``join``: returns its peer, or None if it was denied or left."""
         if join.resume:
             return await self._resume(socket, join.resume, subscribe=join.subscribe)
-        ip = socket.client.host if socket.client else None
-        user_agent = socket.headers.get("user-agent")
+        ip = _client_ip(socket)
 
         async def authorize(db: AsyncSession) -> JoinTicket:
             return await self.sessions.authorize(
@@ -330,9 +333,7 @@ class Realtime:
         live = self.runtimes.get(unverified_room_id(token) or "") if token else None
         if live is not None and live.session_id is not None:
             # The token's room is live here: check the token and count the joiner in one transaction.
-            peer = await self._enter(
-                socket, live, authorize, ip=ip, user_agent=user_agent, subscribe=join.subscribe
-            )
+            peer = await self._enter(socket, live, authorize, subscribe=join.subscribe)
             if peer is not None:
                 return peer  # otherwise the room is locked: the joiner goes to the waiting room
         async with self.tx() as db:
@@ -340,9 +341,7 @@ class Realtime:
         runtime = self._runtime(ticket.room_id, ticket.project_id)
         if ticket.needs_admission and not await self._wait_for_admission(socket, runtime, ticket):
             return None
-        return await self._enter(
-            socket, runtime, ticket, ip=ip, user_agent=user_agent, subscribe=join.subscribe
-        )
+        return await self._enter(socket, runtime, ticket, subscribe=join.subscribe)
 
     async def _enter(
         self,
@@ -350,8 +349,6 @@ class Realtime:
         runtime: RoomRuntime,
         admission: JoinTicket | Authorize,
         *,
-        ip: str | None,
-        user_agent: str | None,
         subscribe: bool,
     ) -> Peer | None:
         """Count the joiner in and send ``joined`` (then its first offer, then the replay).
@@ -360,14 +357,15 @@ class Realtime:
         to run in the same transaction; that check's joiner may need the waiting room, in which
         case nothing is written and the result is None.
         """
-        registered = await self._register(socket, runtime, admission, ip, user_agent, subscribe)
+        registered = await self._register(socket, runtime, admission, subscribe)
         if registered is None:
             return None
         peer, welcome, early, jti = registered
         await peer.send(welcome)
         if subscribe:
             await self._subscribe_on_join(runtime, peer, early)
-        await self._replay(peer, welcome["session_id"], used_token=(jti, ip) if jti else None)
+        used_token = (jti, _client_ip(socket)) if jti else None
+        await self._replay(peer, welcome["session_id"], used_token=used_token)
         return peer
 
     async def _register(
@@ -375,8 +373,6 @@ class Realtime:
         socket: WebSocket,
         runtime: RoomRuntime,
         admission: JoinTicket | Authorize,
-        ip: str | None,
-        user_agent: str | None,
         subscribe: bool,
     ) -> tuple[Peer, dict[str, Any], EarlySubscription | None, str | None] | None:
         """Count the joiner in (starting the session if needed) and make it a peer of the room.
@@ -408,7 +404,11 @@ class Realtime:
                     if subscribe:
                         early = self._early_subscription(runtime)
                     entered = await self.sessions.enter(
-                        db, ticket, ip=ip, user_agent=user_agent, media_node=node_name
+                        db,
+                        ticket,
+                        ip=_client_ip(socket),
+                        user_agent=socket.headers.get("user-agent"),
+                        media_node=node_name,
                     )
                     if entered.started:
                         try:
@@ -446,8 +446,7 @@ class Realtime:
                 runtime.empty_timer.cancel()
                 runtime.empty_timer = None
             if subscribe:
-                peer.wants_subscription = True
-                await peer.subscription_lock.acquire()  # a new lock: free at once
+                await self._hold_for_first_offer(peer)
             runtime.peers[peer.participant_id] = peer
         return peer, welcome, early, ticket.jti
 
@@ -472,6 +471,13 @@ class Realtime:
         feeds = list(runtime.feeds)
         offer = self._spawn(node.subscribe(runtime.room_key, feeds))
         return EarlySubscription(runtime.node_name, runtime.room_key, frozenset(feeds), offer)
+
+    @staticmethod
+    async def _hold_for_first_offer(peer: Peer) -> None:
+        """Mark ``peer`` as subscribing and take its (new, so free) subscription lock, which
+        :meth:`_subscribe_on_join` releases once the first offer is out."""
+        peer.wants_subscription = True
+        await peer.subscription_lock.acquire()
 
     async def _discard_early(self, early: EarlySubscription) -> None:
         with contextlib.suppress(MediaError):
@@ -625,8 +631,7 @@ class Realtime:
             await self._release_media(runtime, old)
             await old.close(p.CLOSE_REPLACED, "resumed elsewhere")
         if subscribe:
-            peer.wants_subscription = True
-            await peer.subscription_lock.acquire()  # a new lock: free at once
+            await self._hold_for_first_offer(peer)
         runtime.peers[peer.participant_id] = peer
         await peer.send(welcome)
         if subscribe:
