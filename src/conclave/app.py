@@ -35,6 +35,7 @@ from conclave.kit.heap import settle_heap
 from conclave.kit.ids import new_id
 from conclave.kit.jobs import JobQueue, JobRunner
 from conclave.kit.migrate import current_revisions, head_revisions, upgrade
+from conclave.kit.route_index import index_included_routers
 from conclave.libraries import endpoints as library_endpoints
 from conclave.libraries.service import LibraryService
 from conclave.media.nodes import MediaNodes
@@ -379,5 +380,5 @@ def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool =
     from conclave.compat.qriib.endpoints import router as qriib_router
 
     app.include_router(qriib_router)
-
+    index_included_routers(app.router.routes)
     return app

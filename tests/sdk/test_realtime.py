@@ -188,6 +188,54 @@ async def test_refused_join_with_subscribe_leaves_no_subscriber_in_janus(
         await watcher.wait_for_frames(video=5, participant_id=host.participant_id, within=FRAMES_WITHIN)
 
 
+async def test_subscriber_prepared_at_socket_open_is_torn_down_unless_a_subscribing_join_claims_it(
+    media_server: ServerProcess, api: ConclaveClient, join: Join
+) -> None:
+    """``/rtc?subscribe=1`` makes Janus prepare a subscriber before ``join`` (and before the token
+    is checked); a socket that closes, joins without subscribing or has a forged token keeps none."""
+    from websockets.asyncio.client import connect
+
+    async with asyncio.timeout(TEST_TIMEOUT), janus_admin(media_server) as admin:
+        room = await new_room(api)
+        host = await join(room, "host")
+        await host.publish()
+        watcher = await join(room, "watcher", "viewer", subscribe=True)
+        await watcher.wait_for_frames(video=5, participant_id=host.participant_id, within=FRAMES_WITHIN)
+        before = set(await admin.list_sessions())
+
+        def gone(sessions: list[int]) -> bool:
+            return set(sessions) <= before
+
+        async def socket_url(name: str, *, forge: bool = False) -> str:
+            token = (await api.issue_token(room, name=name, role="viewer")).token
+            if forge:
+                token = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+            ws_base = media_server.base_url.replace("http://", "ws://")
+            return f"{ws_base}/rtc?token={token}&subscribe=1"
+
+        # No join at all: the subscriber shows up in Janus, then goes with the socket.
+        async with connect(await socket_url("silent")) as ws:
+            await eventually_async(
+                admin.list_sessions, lambda s: not gone(s), 10, "a prepared subscriber in Janus"
+            )
+            await ws.close()
+        await eventually_async(admin.list_sessions, gone, 10, "the unclaimed subscriber to go")
+
+        # A join that does not subscribe is admitted without one.
+        async with connect(await socket_url("plain")) as ws:
+            await ws.send('{"type": "join"}')
+            assert '"joined"' in str(await asyncio.wait_for(ws.recv(), 10))
+            await eventually_async(admin.list_sessions, gone, 10, "the unwanted subscriber to go")
+            await ws.send('{"type": "leave"}')
+
+        # A forged token is refused, and its prepared subscriber torn down.
+        async with connect(await socket_url("forger", forge=True)) as ws:
+            await ws.send('{"type": "join", "subscribe": true}')
+            assert "token_bad_signature" in str(await asyncio.wait_for(ws.recv(), 10))
+        await eventually_async(admin.list_sessions, gone, 10, "the forger's subscriber to go")
+        await watcher.wait_for_frames(video=5, participant_id=host.participant_id, within=FRAMES_WITHIN)
+
+
 async def test_subscriber_renegotiates_for_late_publishers(api: ConclaveClient, join: Join) -> None:
     async with asyncio.timeout(TEST_TIMEOUT):
         room = await new_room(api)

@@ -28,14 +28,23 @@ async def _refuse(socket: WebSocket, code: int, error: str, message: str) -> Non
 async def realtime_socket(socket: WebSocket) -> None:
     """Join a room: ``?token=<access token>``, or ``?room=<id or friendly_url>`` for public rooms."""
     realtime: Realtime = socket.app.state.realtime
-    await socket.accept()
+    token = socket.query_params.get("token")
+    # ``subscribe=1`` announces a ``join`` with ``subscribe: true``: Janus prepares the subscriber
+    # while the handshake completes and the join travels, instead of after the admission.
+    prepared = (
+        realtime.prepare_subscription(token)
+        if socket.query_params.get("subscribe") in p.TRUE_QUERY_VALUES
+        else None
+    )
     try:
+        await socket.accept()
         raw = await asyncio.wait_for(socket.receive_text(), p.JOIN_TIMEOUT_SECONDS)
         join = realtime.parse(raw)
         if not isinstance(join, p.Join):
             raise RealtimeError("the first message must be 'join'", code="join_required")
+        claimed, prepared = prepared, None
         peer = await realtime.admit(
-            socket, join, token=socket.query_params.get("token"), room_ref=socket.query_params.get("room")
+            socket, join, token=token, room_ref=socket.query_params.get("room"), prepared=claimed
         )
     except TimeoutError:
         await _refuse(socket, p.CLOSE_PROTOCOL, "join_timeout", "no 'join' within 10 seconds")
@@ -48,6 +57,8 @@ async def realtime_socket(socket: WebSocket) -> None:
     except RealtimeError as exc:
         await _refuse(socket, p.CLOSE_PROTOCOL, exc.code, exc.message)
         return
+    finally:
+        realtime.discard_prepared(prepared)  # no join came to claim it
     if peer is None:
         return
     await _serve(socket, realtime, peer)

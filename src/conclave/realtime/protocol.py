@@ -15,6 +15,8 @@ CLOSE_SESSION_ENDED = 4411
 CLOSE_REPLACED = 4412
 CLOSE_DENIED = 4403
 JOIN_TIMEOUT_SECONDS = 10.0
+# What ``/rtc?subscribe=…`` accepts as yes.
+TRUE_QUERY_VALUES = frozenset({"1", "true"})
 
 
 class _Message(BaseModel):

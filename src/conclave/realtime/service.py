@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 HandleKey = tuple[int, int]
 MAX_EARLY_EVENTS = 64
 MAX_EARLY_HANDLES = 256
+# Subscribers prepared for sockets that have not sent ``join`` yet. They are asked of Janus before
+# the token is checked, so an unauthenticated client could make Janus work: this bounds it.
+MAX_PREPARED_SUBSCRIPTIONS = 32
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ class Realtime:
         self.heartbeat_seconds = heartbeat_seconds
         self.runtimes: dict[str, RoomRuntime] = {}
         self._early: dict[HandleKey, list[MediaEvent]] = {}
+        self._prepared: set[EarlySubscription] = set()
         self.extensions: dict[str, tuple[type[BaseModel], ExtensionHandler]] = {}
         self.handles: dict[HandleKey, Peer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -317,10 +321,47 @@ class Realtime:
 
     # -- admission ---------------------------------------------------------------------------
 
+    def prepare_subscription(self, token: str | None) -> EarlySubscription | None:
+        """Start a joiner's subscriber while its socket is still opening (``/rtc?subscribe=1``).
+
+        Only for a token naming a room live here with feeds to receive, and only a bounded number
+        at a time: the token is not checked yet. Hand the result to :meth:`admit`, which adopts
+        or discards it, or to :meth:`discard_prepared` when no ``join`` comes.
+        """
+        if token is None or len(self._prepared) >= MAX_PREPARED_SUBSCRIPTIONS:
+            return None
+        runtime = self.runtimes.get(unverified_room_id(token) or "")
+        if runtime is None or runtime.session_id is None:
+            return None
+        early = self._early_subscription(runtime)
+        if early is not None:
+            self._prepared.add(early)
+        return early
+
+    def discard_prepared(self, early: EarlySubscription | None) -> None:
+        if early is not None:
+            self._prepared.discard(early)
+            self._spawn(self._discard_early(early))
+
     async def admit(
-        self, socket: WebSocket, join: p.Join, *, token: str | None, room_ref: str | None
+        self,
+        socket: WebSocket,
+        join: p.Join,
+        *,
+        token: str | None,
+        room_ref: str | None,
+        prepared: EarlySubscription | None = None,
     ) -> Peer | None:
-        """Admit a socket that sent ``join``: returns its peer, or None if it was denied or left."""
+        """Admit a socket that sent ``join``: returns its peer, or None if it was denied or left.
+
+        ``prepared`` (from :meth:`prepare_subscription`) becomes the joiner's subscriber when the
+        join asks for one and the room is live here; otherwise it is torn down.
+        """
+        if prepared is not None:
+            self._prepared.discard(prepared)
+            if join.resume or not join.subscribe:
+                self.discard_prepared(prepared)
+                prepared = None
         if join.resume:
             return await self._resume(socket, join.resume, subscribe=join.subscribe)
         ip = _client_ip(socket)
@@ -333,9 +374,11 @@ class Realtime:
         live = self.runtimes.get(unverified_room_id(token) or "") if token else None
         if live is not None and live.session_id is not None:
             # The token's room is live here: check the token and count the joiner in one transaction.
-            peer = await self._enter(socket, live, authorize, subscribe=join.subscribe)
+            peer = await self._enter(socket, live, authorize, subscribe=join.subscribe, prepared=prepared)
             if peer is not None:
                 return peer  # otherwise the room is locked: the joiner goes to the waiting room
+        elif prepared is not None:
+            self.discard_prepared(prepared)
         async with self.tx() as db:
             ticket = await authorize(db)
         runtime = self._runtime(ticket.room_id, ticket.project_id)
@@ -350,14 +393,15 @@ class Realtime:
         admission: JoinTicket | Authorize,
         *,
         subscribe: bool,
+        prepared: EarlySubscription | None = None,
     ) -> Peer | None:
         """Count the joiner in and send ``joined`` (then its first offer, then the replay).
 
         ``admission`` is a ticket checked earlier (or a moderator's admission), or the check itself,
         to run in the same transaction; that check's joiner may need the waiting room, in which
-        case nothing is written and the result is None.
+        case nothing is written and the result is None. ``prepared`` is adopted or torn down.
         """
-        registered = await self._register(socket, runtime, admission, subscribe)
+        registered = await self._register(socket, runtime, admission, subscribe, prepared)
         if registered is None:
             return None
         peer, welcome, early, jti = registered
@@ -374,6 +418,7 @@ class Realtime:
         runtime: RoomRuntime,
         admission: JoinTicket | Authorize,
         subscribe: bool,
+        prepared: EarlySubscription | None = None,
     ) -> tuple[Peer, dict[str, Any], EarlySubscription | None, str | None] | None:
         """Count the joiner in (starting the session if needed) and make it a peer of the room.
 
@@ -381,27 +426,28 @@ class Realtime:
         the peer is registered holding its subscription lock, which :meth:`_subscribe_on_join`
         releases: feeds announced in between wait for the first offer.
         """
-        async with runtime.lock:
-            node_name = runtime.node_name
-            if node_name is None:
-                if not self.nodes:
-                    raise JoinRefused(
-                        "no media server is configured", code="media_unavailable", close_code=4503
-                    )
-                try:
-                    node_name = await self.nodes.pick()
-                except MediaNodeUnavailable as exc:
-                    raise JoinRefused(str(exc), code="media_unavailable", close_code=4503) from None
-            early: EarlySubscription | None = None
-            try:
+        early = prepared
+        try:
+            async with runtime.lock:
+                node_name = runtime.node_name
+                if node_name is None:
+                    if not self.nodes:
+                        raise JoinRefused(
+                            "no media server is configured", code="media_unavailable", close_code=4503
+                        )
+                    try:
+                        node_name = await self.nodes.pick()
+                    except MediaNodeUnavailable as exc:
+                        raise JoinRefused(str(exc), code="media_unavailable", close_code=4503) from None
                 async with self.tx() as db:
                     if isinstance(admission, JoinTicket):
                         ticket = admission
                     else:
                         ticket = await admission(db)
                         if ticket.needs_admission or ticket.room_id != runtime.room_id:
+                            self.discard_prepared(early)
                             return None  # nothing written: the transaction changes nothing
-                    if subscribe:
+                    if subscribe and early is None:
                         early = self._early_subscription(runtime)
                     entered = await self.sessions.enter(
                         db,
@@ -438,29 +484,29 @@ class Realtime:
                         resumed=False,
                         others=entered.others,
                     )
-            except BaseException:
-                if early is not None:
-                    self._spawn(self._discard_early(early))
-                raise
-            if runtime.empty_timer:
-                runtime.empty_timer.cancel()
-                runtime.empty_timer = None
-            if subscribe:
-                await self._hold_for_first_offer(peer)
-            runtime.peers[peer.participant_id] = peer
+                if runtime.empty_timer:
+                    runtime.empty_timer.cancel()
+                    runtime.empty_timer = None
+                if subscribe:
+                    await self._hold_for_first_offer(peer)
+                runtime.peers[peer.participant_id] = peer
+        except BaseException:
+            self.discard_prepared(early)
+            raise
         return peer, welcome, early, ticket.jti
 
     # -- subscribing as part of join -----------------------------------------------------------
 
     def _early_subscription(self, runtime: RoomRuntime) -> EarlySubscription | None:
-        """Start the joiner's Janus subscriber now, so that it overlaps the admission's database work.
+        """Start the joiner's Janus subscriber now, so that it overlaps the admission.
 
-        The overlap is real on PostgreSQL, whose statements wait on the network; SQLite statements
-        run on the loop without yielding (``kit.sqlite_inline``), so there Janus gets going only
-        once the transaction is done, which still saves the client's ``subscribe`` round trip.
-        Only for a room whose session already runs here with feeds to receive; the token has been
-        verified by then. The offer is sent only once the joiner is in (:meth:`_subscribe_on_join`),
-        and a refused join tears the subscriber down again (:meth:`_discard_early`).
+        Asked at the socket's opening (:meth:`prepare_subscription`) it overlaps the WebSocket
+        handshake and the wait for ``join`` too; asked during the admission, the overlap is real on
+        PostgreSQL, whose statements wait on the network, while SQLite statements run on the loop
+        without yielding (``kit.sqlite_inline``), so there Janus gets going only once the
+        transaction is done. Only for a room whose session already runs here with feeds to
+        receive. The offer is sent only once the joiner is in (:meth:`_subscribe_on_join`), and a
+        refused join tears the subscriber down again (:meth:`_discard_early`).
         """
         if runtime.node_name is None or runtime.room_key is None or not runtime.feeds:
             return None
@@ -504,7 +550,7 @@ class Realtime:
                 return  # kicked or gone while the subscriber was being set up
             if offer is not None and early is not None:
                 peer.subscriber = offer.handle
-                peer.subscribed_feeds.update(early.feeds)
+                peer.subscribed_feeds.update(early.feeds & runtime.feeds.keys())  # some may be gone
                 self._adopt(offer.handle, peer)
                 await peer.send(self._offer_message(runtime, offer))
             await self._add_feeds_locked(runtime, peer, self._feeds_for(runtime, peer))

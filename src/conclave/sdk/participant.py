@@ -410,7 +410,7 @@ class Participant:
             found = await fetch_ice_addresses(self.server, request_timeout=self.timeout)
             self.ice_addresses = frozenset(found) or None
             self._auto_ice = False
-        link = await self._connect()
+        link = await self._connect(announce_subscribe=subscribe)
         self._link = link
         try:
             joined = await self._admit(link, resume=None, subscribe=subscribe)
@@ -746,9 +746,12 @@ class Participant:
 
     # --- socket --------------------------------------------------------------------------
 
-    async def _connect(self) -> _Link:
+    async def _connect(self, *, announce_subscribe: bool = False) -> _Link:
+        """Open the socket; ``announce_subscribe`` tells the server a subscribing join follows, so
+        that it prepares the subscriber while the handshake completes."""
+        url = f"{self.url}&subscribe=1" if announce_subscribe else self.url
         try:
-            ws = await connect(self.url, open_timeout=self.timeout, max_size=2**22, ping_interval=20)
+            ws = await connect(url, open_timeout=self.timeout, max_size=2**22, ping_interval=20)
         except InvalidStatus as exc:
             status = exc.response.status_code
             raise AdmissionRefused(

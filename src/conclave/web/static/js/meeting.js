@@ -84,7 +84,9 @@ export class Meeting {
 
   async open({ resume }) {
     this.lastError = null;
-    const signaling = new Signaling(socketUrl(this.config, this.query()));
+    // `subscribe=1`: the server prepares our subscriber while the socket opens (a resume drops it).
+    const query = resume ? this.query() : `${this.query()}&subscribe=1`;
+    const signaling = new Signaling(socketUrl(this.config, query));
     this.signaling = signaling;
     signaling.addEventListener('message', (event) => {
       if (this.signaling === signaling) this.onMessage(event.detail);

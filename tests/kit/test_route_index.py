@@ -1,0 +1,47 @@
+"""The included-router guard skips only routers that could not have matched."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import Match
+
+from conclave.app import create_app
+from conclave.kit.route_index import literal_head
+from tests.conftest import make_settings
+
+
+def _concrete(path: str) -> str:
+    """A request path that a route with this template matches: every parameter becomes ``x1``."""
+    return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+def _scope(path: str, kind: str, method: str) -> dict[str, Any]:
+    return {"type": kind, "path": path, "root_path": "", "method": method, "headers": [], "query_string": b""}
+
+
+def test_literal_head_stops_at_the_first_parameter() -> None:
+    assert literal_head("/api/v1/rooms/{room}/token") == "/api/v1/rooms/"
+    assert literal_head("/rtc") == "/rtc"
+    assert literal_head("/{region}/v1/projects") == "/"
+
+
+def test_guarded_routers_match_every_route_they_hold_as_before(tmp_path: Path) -> None:
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    guarded = [route for route in app.router.routes if "matches" in vars(route)]
+    assert len(guarded) >= 20, "the guard is no longer installed (did FastAPI's router change?)"
+    checked = 0
+    for route in guarded:
+        for context in route.effective_route_contexts():  # type: ignore[attr-defined]
+            target = context.starlette_route or context
+            kind = "websocket" if "WebSocket" in type(target).__name__ else "http"
+            methods = sorted(getattr(target, "methods", None) or {"GET"})
+            scope = _scope(_concrete(target.path), kind, methods[0])
+            unguarded = type(route).matches(route, scope)[0]
+            assert route.matches(scope)[0] == unguarded, target.path
+            checked += 1
+        # A path outside every head of the router is refused without scanning it.
+        assert route.matches(_scope("/no-such-prefix/x", "http", "GET"))[0] == Match.NONE
+    assert checked > 200
