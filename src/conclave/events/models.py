@@ -32,4 +32,5 @@ class RoomEvent(Base):
     __table_args__ = (
         Index("ix_room_events_room", "project_id", "room_id", "created_at", "id"),
         Index("ix_room_events_project_created", "project_id", "created_at", "id"),
+        Index("ix_room_events_session", "session_id", "created_at", "id"),
     )

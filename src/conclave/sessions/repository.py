@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.kit.pagination import PageParams
@@ -13,11 +13,15 @@ from conclave.kit.repository import ProjectScopedRepository, prebuilt_scoped
 from conclave.sessions.models import Participant, Session
 
 PRESENT = ("joined", "disconnected")
+# A literal, not a bound parameter: only then can the planner (SQLite's, and PostgreSQL's generic
+# plans) prove that a query wants live sessions and use the partial index of live sessions,
+# instead of walking every session the project or the server ever had.
+LIVE = literal_column("'live'")
 
 # Joins and leaves run these; see ``prebuilt_scoped``.
 _SESSION = prebuilt_scoped(Session, Session.id == bindparam("session_id"))
 _LIVE_SESSION_OF_ROOM = prebuilt_scoped(
-    Session, Session.room_id == bindparam("room_id"), Session.status == "live"
+    Session, Session.room_id == bindparam("room_id"), Session.status == LIVE
 )
 _PARTICIPANT = prebuilt_scoped(Participant, Participant.id == bindparam("participant_id"))
 _PRESENT_IN_SESSION = prebuilt_scoped(
@@ -137,7 +141,7 @@ async def stale_live_sessions(
     session: AsyncSession, *, exclude_instance: str, older_than: datetime | None
 ) -> list[Session]:
     """Live sessions owned by another server instance (all of them at start-up in embedded mode)."""
-    statement = select(Session).where(Session.status == "live", Session.owner_instance != exclude_instance)
+    statement = select(Session).where(Session.status == LIVE, Session.owner_instance != exclude_instance)
     if older_than is not None:
         statement = statement.where(Session.heartbeat_at < older_than)
     return list((await session.execute(statement)).scalars().all())
@@ -147,10 +151,10 @@ async def touch_sessions(session: AsyncSession, instance: str, now: datetime) ->
     """Heartbeat: the live sessions of this instance and their present participants are alive now."""
     await session.execute(
         update(Session)
-        .where(Session.owner_instance == instance, Session.status == "live")
+        .where(Session.owner_instance == instance, Session.status == LIVE)
         .values(heartbeat_at=now)
     )
-    live = select(Session.id).where(Session.owner_instance == instance, Session.status == "live")
+    live = select(Session.id).where(Session.owner_instance == instance, Session.status == LIVE)
     await session.execute(
         update(Participant)
         .where(Participant.session_id.in_(live), Participant.status.in_(PRESENT))
