@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy import ColumnClause, bindparam, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.kit.pagination import PageParams
@@ -16,7 +16,7 @@ PRESENT = ("joined", "disconnected")
 # A literal, not a bound parameter: only then can the planner (SQLite's, and PostgreSQL's generic
 # plans) prove that a query wants live sessions and use the partial index of live sessions,
 # instead of walking every session the project or the server ever had.
-LIVE = literal_column("'live'")
+LIVE: ColumnClause[str] = literal_column("'live'")
 
 # Joins and leaves run these; see ``prebuilt_scoped``.
 _SESSION = prebuilt_scoped(Session, Session.id == bindparam("session_id"))
