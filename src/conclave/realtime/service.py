@@ -449,11 +449,6 @@ class Realtime:
                             return None  # nothing written: the transaction changes nothing
                     if subscribe and early is None:
                         early = self._early_subscription(runtime)
-                    elif early is not None and not early.offer.done():
-                        # SQLite statements run on the loop (kit.sqlite_inline): one pass of the
-                        # loop lets Janus's replies in and the subscriber's next request out, so
-                        # Janus builds the offer while the rest of the admission runs.
-                        await asyncio.sleep(0)
                     entered = await self.sessions.enter(
                         db,
                         ticket,
