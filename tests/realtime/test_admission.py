@@ -34,6 +34,29 @@ async def test_token_and_room_checks(server: Server, api: Api) -> None:
     assert (await nameless.join())["code"] == "display_name_required"
 
 
+async def test_the_url_can_be_the_join(server: Server, api: Api) -> None:
+    """``join=1``: admitted as the socket opens, with the URL's display name, no message needed."""
+    public = await api.room(privacy="public", friendly_url=f"url{int(time.time() * 1000) % 10**9}")
+    guest = await Client.connect(server, f"room={public['friendly_url']}&join=1&display_name=Url%20Guest")
+    joined = await guest.recv()
+    assert joined["type"] == "joined" and joined["participant"]["name"] == "Url Guest"
+    await guest.send(type="join")  # the URL already joined
+    assert (await guest.recv())["code"] == "already_joined"
+    await guest.send(type="leave")
+    assert await guest.closed_with() == 1000
+
+    # The same rules as a join message: no name, no admission; a bad name is a protocol error.
+    nameless = await Client.connect(server, f"room={public['id']}&join=1")
+    assert ((await nameless.recv())["code"], await nameless.closed_with()) == ("display_name_required", 4400)
+    too_long = await Client.connect(server, f"room={public['id']}&join=1&display_name={'x' * 101}")
+    assert (await too_long.recv())["code"] == "invalid_message"
+    assert await too_long.closed_with() == 4400
+    token = await api.token(public["id"], u="Tokened")
+    member = await Client.connect(server, f"token={token}&join=1")
+    assert (await member.recv())["participant"]["name"] == "Tokened"
+    await member.send(type="leave")
+
+
 async def test_expired_and_scheduled_rooms(server: Server, api: Api) -> None:
     now = int(time.time())
     room = await api.room()

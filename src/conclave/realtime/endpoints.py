@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 
 from conclave.kit.errors import ConclaveError
 from conclave.realtime import protocol as p
@@ -24,13 +25,33 @@ async def _refuse(socket: WebSocket, code: int, error: str, message: str) -> Non
         await socket.close(code=code, reason=message[:120])
 
 
+def _join_in_url(socket: WebSocket) -> p.Join | None:
+    """``join=1`` makes the URL the join (with its ``display_name`` and ``subscribe``), as a
+    connection is a join in LiveKit's protocol: the admission starts with the socket, a round
+    trip sooner than a ``join`` message could arrive."""
+    params = socket.query_params
+    if params.get("join") not in p.TRUE_QUERY_VALUES:
+        return None
+    try:
+        return p.Join.model_validate(
+            {
+                "type": "join",
+                "display_name": params.get("display_name"),
+                "subscribe": params.get("subscribe") in p.TRUE_QUERY_VALUES,
+            }
+        )
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        raise RealtimeError(f"invalid join in the URL: {reason}", code="invalid_message") from None
+
+
 @router.websocket("/rtc")
 async def realtime_socket(socket: WebSocket) -> None:
     """Join a room: ``?token=<access token>``, or ``?room=<id or friendly_url>`` for public rooms."""
     realtime: Realtime = socket.app.state.realtime
     token = socket.query_params.get("token")
-    # ``subscribe=1`` announces a ``join`` with ``subscribe: true``: Janus prepares the subscriber
-    # while the handshake completes and the join travels, instead of after the admission.
+    # ``subscribe=1`` announces a subscribing join: Janus prepares the subscriber while the
+    # handshake completes and the join travels, instead of after the admission.
     prepared = (
         realtime.prepare_subscription(token)
         if socket.query_params.get("subscribe") in p.TRUE_QUERY_VALUES
@@ -38,10 +59,12 @@ async def realtime_socket(socket: WebSocket) -> None:
     )
     try:
         await socket.accept()
-        raw = await asyncio.wait_for(socket.receive_text(), p.JOIN_TIMEOUT_SECONDS)
-        join = realtime.parse(raw)
-        if not isinstance(join, p.Join):
-            raise RealtimeError("the first message must be 'join'", code="join_required")
+        join = _join_in_url(socket)
+        if join is None:
+            raw = await asyncio.wait_for(socket.receive_text(), p.JOIN_TIMEOUT_SECONDS)
+            join = realtime.parse(raw)
+            if not isinstance(join, p.Join):
+                raise RealtimeError("the first message must be 'join'", code="join_required")
         claimed, prepared = prepared, None
         peer = await realtime.admit(
             socket, join, token=token, room_ref=socket.query_params.get("room"), prepared=claimed

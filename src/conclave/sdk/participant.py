@@ -410,10 +410,10 @@ class Participant:
             found = await fetch_ice_addresses(self.server, request_timeout=self.timeout)
             self.ice_addresses = frozenset(found) or None
             self._auto_ice = False
-        link = await self._connect(announce_subscribe=subscribe)
+        link = await self._connect(join_subscribing=subscribe)
         self._link = link
         try:
-            joined = await self._admit(link, resume=None, subscribe=subscribe)
+            joined = await self._admit(link, resume=None, in_url=True)
         except BaseException:
             self._link = None
             await self._close_link(link)
@@ -746,10 +746,18 @@ class Participant:
 
     # --- socket --------------------------------------------------------------------------
 
-    async def _connect(self, *, announce_subscribe: bool = False) -> _Link:
-        """Open the socket; ``announce_subscribe`` tells the server a subscribing join follows, so
-        that it prepares the subscriber while the handshake completes."""
-        url = f"{self.url}&subscribe=1" if announce_subscribe else self.url
+    async def _connect(self, *, join_subscribing: bool | None = None) -> _Link:
+        """Open the socket; with ``join_subscribing`` (True or False) the URL is the join itself
+        (``join=1``), so the server admits us as the socket opens, and with True it also prepares
+        our subscriber meanwhile. None: a ``join`` message follows (a resume)."""
+        url = self.url
+        if join_subscribing is not None:
+            params: dict[str, str] = {"join": "1"}
+            if join_subscribing:
+                params["subscribe"] = "1"
+            if self.display_name is not None:
+                params["display_name"] = self.display_name
+            url = f"{url}&{urlencode(params)}"
         try:
             ws = await connect(url, open_timeout=self.timeout, max_size=2**22, ping_interval=20)
         except InvalidStatus as exc:
@@ -844,22 +852,26 @@ class Participant:
 
     # --- admission -----------------------------------------------------------------------
 
-    async def _admit(self, link: _Link, *, resume: str | None, subscribe: bool = False) -> Message:
-        """Send ``join`` and follow the admission dialogue until ``joined`` or a refusal."""
+    async def _admit(
+        self, link: _Link, *, resume: str | None = None, subscribe: bool = False, in_url: bool = False
+    ) -> Message:
+        """Send ``join`` (unless the socket's URL was the join) and follow the admission dialogue
+        until ``joined`` or a refusal."""
         queue: asyncio.Queue[Message] = asyncio.Queue()
         self._admission = queue
-        self._join_id = next(self._ids)
-        message: Message = {"type": "join", "id": self._join_id}
-        if self.display_name is not None:
-            message["display_name"] = self.display_name
-        if resume is not None:
-            message["resume"] = resume
-        if subscribe:
-            message["subscribe"] = True
+        self._join_id = None if in_url else next(self._ids)
         error: Message | None = None
         limit = self.timeout
         try:
-            await self._send(message)
+            if not in_url:
+                message: Message = {"type": "join", "id": self._join_id}
+                if self.display_name is not None:
+                    message["display_name"] = self.display_name
+                if resume is not None:
+                    message["resume"] = resume
+                if subscribe:
+                    message["subscribe"] = True
+                await self._send(message)
             while True:
                 try:
                     frame = await asyncio.wait_for(queue.get(), limit)
