@@ -25,9 +25,11 @@ What it gives up, and how that is bounded:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -44,6 +46,31 @@ IntegrityError = sqlite3.IntegrityError
 NotSupportedError = sqlite3.NotSupportedError
 OperationalError = sqlite3.OperationalError
 ProgrammingError = sqlite3.ProgrammingError
+
+
+_YIELD_WHILE: contextvars.ContextVar[asyncio.Future[Any] | None] = contextvars.ContextVar(
+    "conclave_sqlite_yield_while", default=None
+)
+
+
+@contextlib.contextmanager
+def yielding_while(pending: asyncio.Future[Any]) -> Iterator[None]:
+    """Let the loop run once before each statement of this task while ``pending`` is not done.
+
+    For work that must progress during a transaction (a join's media requests, whose replies
+    need the loop): the transaction gives up its start-to-finish run only for that long.
+    """
+    token = _YIELD_WHILE.set(pending)
+    try:
+        yield
+    finally:
+        _YIELD_WHILE.reset(token)
+
+
+async def _yield_if_asked() -> None:
+    pending = _YIELD_WHILE.get()
+    if pending is not None and not pending.done():
+        await asyncio.sleep(0)
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
@@ -79,6 +106,7 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
+        await _yield_if_asked()
         await _retrying_busy(self._connection.busy_timeout, lambda: self._cursor.execute(sql, parameters))
         return self
 

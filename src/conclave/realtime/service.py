@@ -32,6 +32,7 @@ from conclave.events.service import EventLogService
 from conclave.kit.errors import ConclaveError, ValidationFailed
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.ids import new_id
+from conclave.kit.sqlite_inline import yielding_while
 from conclave.kit.time import isoformat
 from conclave.kit.transaction import transaction
 from conclave.media.nodes import MediaNodes
@@ -374,7 +375,12 @@ class Realtime:
         live = self.runtimes.get(unverified_room_id(token) or "") if token else None
         if live is not None and live.session_id is not None:
             # The token's room is live here: check the token and count the joiner in one transaction.
-            peer = await self._enter(socket, live, authorize, subscribe=join.subscribe, prepared=prepared)
+            # SQLite statements run on the loop without yielding (kit.sqlite_inline); while the
+            # prepared subscriber is still being set up, they let Janus's replies through.
+            with yielding_while(prepared.offer) if prepared else contextlib.nullcontext():
+                peer = await self._enter(
+                    socket, live, authorize, subscribe=join.subscribe, prepared=prepared
+                )
             if peer is not None:
                 return peer  # otherwise the room is locked: the joiner goes to the waiting room
         elif prepared is not None:
