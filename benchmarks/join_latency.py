@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -61,6 +62,12 @@ LEAVE_TIMEOUT_S = 15.0
 POLL_S = 0.002  # how often the first-frame wait looks at the frame counter (same for both paths)
 PAUSE_S = 0.3  # between trials, so a leaving subscriber's teardown does not overlap the next join
 WIDTH, HEIGHT, FPS = 320, 240, 30
+# Trials start PAUSE_S plus a random part of one frame interval apart. A trial that starts a fixed
+# time after the previous one ended, on a frame, starts at the same phase of the publisher's frame
+# clock every time: the wait for the next frame after the keyframe request is then not random but
+# locked to one value, which differs between the two paths (each has its own publisher) and biases
+# the ratio by up to a frame interval either way. A joiner's arrival is unrelated to the frame clock.
+PHASE_JITTER_S = 1.0 / FPS
 
 
 @dataclass
@@ -340,6 +347,7 @@ async def run(trials: int, warmup: int) -> dict[str, Any]:
     results: dict[str, list[Trial]] = {"conclave": [], "baseline": []}
     failures: list[str] = []
     load_before = os.getloadavg()[0]
+    phase = random.Random(20261207)  # the same start phases in every run
     async with media_server(label="join") as server:
         conclave = ConclavePath(server)
         direct = DirectPath()
@@ -360,7 +368,7 @@ async def run(trials: int, warmup: int) -> dict[str, Any]:
             for index in range(trials):
                 order = ["conclave", "baseline"] if index % 2 == 0 else ["baseline", "conclave"]
                 for name in order:
-                    await asyncio.sleep(PAUSE_S)
+                    await asyncio.sleep(PAUSE_S + phase.uniform(0.0, PHASE_JITTER_S))
                     try:
                         trial = await asyncio.wait_for(paths[name].trial(index), TRIAL_TIMEOUT_S * 2)
                     except (TimeoutError, Exception) as exc:
