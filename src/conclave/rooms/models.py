@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from conclave.kit.db import Base, IdMixin, TimestampMixin
+
+if TYPE_CHECKING:
+    from conclave.tenancy.models import Project
 
 ROOM_STATUSES = ("scheduled", "idle", "live", "ended")
 
@@ -44,6 +47,9 @@ class Room(IdMixin, TimestampMixin, Base):
     tag_rows: Mapped[list[RoomTag]] = relationship(
         lazy="raise", cascade="all, delete-orphan", passive_deletes=True, order_by="RoomTag.tag"
     )
+    # Read-only and loaded only where a query asks for it: a join reads the room with its project
+    # in one statement, and the room keeps the project in the session for the limit checks.
+    project: Mapped[Project] = relationship(lazy="raise", viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("project_id", "friendly_url"),

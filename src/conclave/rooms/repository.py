@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from conclave.kit.ids import is_uuid
 from conclave.kit.pagination import PageParams
@@ -24,6 +24,19 @@ _ROOM_BY_ID_OR_FRIENDLY_URL = select(Room).where(
 _ROOM_BY_FRIENDLY_URL = select(Room).where(
     Room.project_id == bindparam("project_id"), Room.friendly_url == bindparam("ref")
 )
+# A join reads the room and, to check the project's limits, its project: one statement for both.
+_ROOM_WITH_PROJECT = (
+    select(Room)
+    .join(Room.project)
+    .options(contains_eager(Room.project))
+    .where(Room.id == bindparam("room_id"))
+)
+
+
+async def room_with_project(session: AsyncSession, room_id: str) -> Room | None:
+    """The room with this id and ``room.project``, which ``session.get(Project, …)`` then finds."""
+    room: Room | None = (await session.execute(_ROOM_WITH_PROJECT, {"room_id": room_id})).scalars().first()
+    return room
 
 
 async def rooms_by_global_ref(session: AsyncSession, ref: str) -> list[Room]:

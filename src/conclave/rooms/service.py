@@ -19,6 +19,7 @@ from conclave.rooms.repository import (
     RoomQuery,
     RoomRepository,
     room_in_organization,
+    room_with_project,
     rooms_by_global_ref,
 )
 from conclave.rooms.schemas import RoomCreate, RoomDefaultsUpdate, RoomSettingsInput, RoomUpdate
@@ -233,7 +234,7 @@ class RoomService:
     async def find_for_join(self, session: AsyncSession, *, room_id: str | None, ref: str | None) -> Room:
         """The room a realtime join names: by the token's room id, or by a meeting-URL ref."""
         if room_id is not None:
-            found = await session.get(Room, room_id)
+            found = await room_with_project(session, room_id)
             if found is None:
                 raise NotFound("the room of this token no longer exists", code="room_not_found")
             return found

@@ -15,7 +15,6 @@ from conclave.tenancy.models import Credential, Organization, Project, ProjectDa
 
 # Built once: the queries every authenticated request, token and join runs. Building a statement
 # costs about as much as executing it on this stack, and a prebuilt one also skips cache-key work.
-_PROJECT_BY_ID = select(Project).where(Project.id == bindparam("project_id"))
 _CREDENTIAL_AND_PROJECT_BY_DIGEST = (
     select(Credential, Project)
     .join(Project, Project.id == Credential.project_id)
@@ -63,8 +62,8 @@ class TenancyRepository:
 
     async def get_project(self, project_id: str, *, organization_id: str | None = None) -> Project | None:
         if organization_id is None:
-            found = await self.session.execute(_PROJECT_BY_ID, {"project_id": project_id})
-            return found.scalar_one_or_none()
+            # Often loaded already in this transaction (authentication, a join's room): then free.
+            return await self.session.get(Project, project_id)
         statement = select(Project).where(
             Project.id == project_id, Project.organization_id == organization_id
         )
