@@ -84,8 +84,14 @@ export class Meeting {
 
   async open({ resume }) {
     this.lastError = null;
-    // `subscribe=1`: the server prepares our subscriber while the socket opens (a resume drops it).
-    const query = resume ? this.query() : `${this.query()}&subscribe=1`;
+    // A fresh join is the URL itself (`join=1`): the server admits us as the socket opens and
+    // prepares our subscriber meanwhile. A resume sends a `join` message with its token.
+    let query = this.query();
+    if (!resume) {
+      const join = new URLSearchParams({ join: '1', subscribe: '1' });
+      if (this.name) join.set('display_name', this.name);
+      query = `${query}&${join}`;
+    }
     const signaling = new Signaling(socketUrl(this.config, query));
     this.signaling = signaling;
     signaling.addEventListener('message', (event) => {
@@ -95,10 +101,8 @@ export class Meeting {
       if (this.signaling === signaling) this.onClose(event.detail.code);
     });
     await signaling.connect();
-    const join = { type: 'join', subscribe: true }; // the first subscriber offer follows `joined`
-    if (resume) join.resume = resume;
-    else if (this.name) join.display_name = this.name;
-    signaling.send(join);
+    // The first subscriber offer follows `joined`.
+    if (resume) signaling.send({ type: 'join', subscribe: true, resume });
   }
 
   onClose(code) {
