@@ -236,6 +236,45 @@ async def test_subscriber_prepared_at_socket_open_is_torn_down_unless_a_subscrib
         await watcher.wait_for_frames(video=5, participant_id=host.participant_id, within=FRAMES_WITHIN)
 
 
+async def test_public_join_by_room_id_subscribes_from_the_start(
+    media_server: ServerProcess, api: ConclaveClient, join: Join
+) -> None:
+    """A token-less join (``?room=<id>``, as the meeting page sends) gets the same prepared subscriber."""
+    async with asyncio.timeout(TEST_TIMEOUT), janus_admin(media_server) as admin:
+        room = await new_room(api, privacy="public")
+        host = await join(room, "host")
+        await host.publish()
+        room_id = str((await api.get_room(room))["id"])
+        before = set(await admin.list_sessions())
+
+        from websockets.asyncio.client import connect
+
+        ws_base = media_server.base_url.replace("http://", "ws://")
+        async with connect(f"{ws_base}/rtc?room={room_id}&subscribe=1") as ws:  # prepared, never joins
+            await eventually_async(
+                admin.list_sessions, lambda s: not set(s) <= before, 10, "a prepared subscriber in Janus"
+            )
+            await ws.close()
+        await eventually_async(admin.list_sessions, lambda s: set(s) <= before, 10, "it to go")
+
+        guest = Participant(
+            media_server.base_url,
+            room=room_id,
+            display_name="Guest",
+            ice_addresses=media_server.ice_addresses,
+        )
+        try:
+            await guest.join(subscribe=True)
+            await guest.wait_for_frames(video=5, participant_id=host.participant_id, within=FRAMES_WITHIN)
+            assert guest.subscriber_negotiations == 1
+            assert guest.participant is not None and guest.participant["name"] == "Guest"
+        finally:
+            await guest.leave()
+        await eventually_async(
+            admin.list_sessions, lambda s: set(s) <= before, 10, "the guest's subscriber to go"
+        )
+
+
 async def test_subscriber_renegotiates_for_late_publishers(api: ConclaveClient, join: Join) -> None:
     async with asyncio.timeout(TEST_TIMEOUT):
         room = await new_room(api)

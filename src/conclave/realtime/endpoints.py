@@ -49,11 +49,11 @@ def _join_in_url(socket: WebSocket) -> p.Join | None:
 async def realtime_socket(socket: WebSocket) -> None:
     """Join a room: ``?token=<access token>``, or ``?room=<id or friendly_url>`` for public rooms."""
     realtime: Realtime = socket.app.state.realtime
-    token = socket.query_params.get("token")
+    token, room_ref = socket.query_params.get("token"), socket.query_params.get("room")
     # ``subscribe=1`` announces a subscribing join: Janus prepares the subscriber while the
     # handshake completes and the join travels, instead of after the admission.
     prepared = (
-        realtime.prepare_subscription(token)
+        realtime.prepare_subscription(token, room_ref)
         if socket.query_params.get("subscribe") in p.TRUE_QUERY_VALUES
         else None
     )
@@ -66,9 +66,7 @@ async def realtime_socket(socket: WebSocket) -> None:
             if not isinstance(join, p.Join):
                 raise RealtimeError("the first message must be 'join'", code="join_required")
         claimed, prepared = prepared, None
-        peer = await realtime.admit(
-            socket, join, token=token, room_ref=socket.query_params.get("room"), prepared=claimed
-        )
+        peer = await realtime.admit(socket, join, token=token, room_ref=room_ref, prepared=claimed)
     except TimeoutError:
         await _refuse(socket, p.CLOSE_PROTOCOL, "join_timeout", "no 'join' within 10 seconds")
         return

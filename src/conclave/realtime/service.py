@@ -322,17 +322,25 @@ class Realtime:
 
     # -- admission ---------------------------------------------------------------------------
 
-    def prepare_subscription(self, token: str | None) -> EarlySubscription | None:
+    def _live_runtime(self, token: str | None, room_ref: str | None) -> RoomRuntime | None:
+        """The room a join names (the token's room, or a room id), if its session runs here.
+
+        Nothing is checked yet: the caller's admission decides.
+        """
+        runtime = self.runtimes.get((unverified_room_id(token) if token else room_ref) or "")
+        return runtime if runtime is not None and runtime.session_id is not None else None
+
+    def prepare_subscription(self, token: str | None, room_ref: str | None) -> EarlySubscription | None:
         """Start a joiner's subscriber while its socket is still opening (``/rtc?subscribe=1``).
 
-        Only for a token naming a room live here with feeds to receive, and only a bounded number
-        at a time: the token is not checked yet. Hand the result to :meth:`admit`, which adopts
-        or discards it, or to :meth:`discard_prepared` when no ``join`` comes.
+        Only for a room live here with feeds to receive, and only a bounded number at a time: the
+        join is not checked yet. Hand the result to :meth:`admit`, which adopts or discards it, or
+        to :meth:`discard_prepared` when no ``join`` comes.
         """
-        if token is None or len(self._prepared) >= MAX_PREPARED_SUBSCRIPTIONS:
+        if len(self._prepared) >= MAX_PREPARED_SUBSCRIPTIONS:
             return None
-        runtime = self.runtimes.get(unverified_room_id(token) or "")
-        if runtime is None or runtime.session_id is None:
+        runtime = self._live_runtime(token, room_ref)
+        if runtime is None:
             return None
         early = self._early_subscription(runtime)
         if early is not None:
@@ -372,9 +380,9 @@ class Realtime:
                 db, token=token, room_ref=room_ref, display_name=join.display_name, ip=ip
             )
 
-        live = self.runtimes.get(unverified_room_id(token) or "") if token else None
-        if live is not None and live.session_id is not None:
-            # The token's room is live here: check the token and count the joiner in one transaction.
+        live = self._live_runtime(token, room_ref)
+        if live is not None:
+            # The room is live here: check the join and count the joiner in one transaction.
             # SQLite statements run on the loop without yielding (kit.sqlite_inline); while the
             # prepared subscriber is still being set up, they let Janus's replies through.
             with yielding_while(prepared.offer) if prepared else contextlib.nullcontext():
