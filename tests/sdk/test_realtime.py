@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from conclave.sdk import (
     AdmissionRefused,
@@ -81,6 +82,11 @@ async def eventually_async(
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {within:g}s waiting for {what}: {value!r}")
         await asyncio.sleep(0.1)
+
+
+def rtc_socket_url(server: ServerProcess, query: str) -> str:
+    """A raw ``/rtc`` socket URL, for tests that speak the protocol without the SDK."""
+    return f"{server.base_url.replace('http://', 'ws://')}/rtc?{query}"
 
 
 async def new_room(api: ConclaveClient, **fields: Any) -> str:
@@ -193,8 +199,6 @@ async def test_subscriber_prepared_at_socket_open_is_torn_down_unless_a_subscrib
 ) -> None:
     """``/rtc?subscribe=1`` makes Janus prepare a subscriber before ``join`` (and before the token
     is checked); a socket that closes, joins without subscribing or has a forged token keeps none."""
-    from websockets.asyncio.client import connect
-
     async with asyncio.timeout(TEST_TIMEOUT), janus_admin(media_server) as admin:
         room = await new_room(api)
         host = await join(room, "host")
@@ -210,8 +214,7 @@ async def test_subscriber_prepared_at_socket_open_is_torn_down_unless_a_subscrib
             token = (await api.issue_token(room, name=name, role="viewer")).token
             if forge:
                 token = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-            ws_base = media_server.base_url.replace("http://", "ws://")
-            return f"{ws_base}/rtc?token={token}&subscribe=1"
+            return rtc_socket_url(media_server, f"token={token}&subscribe=1")
 
         # No join at all: the subscriber shows up in Janus, then goes with the socket.
         async with connect(await socket_url("silent")) as ws:
@@ -247,10 +250,7 @@ async def test_public_join_by_room_id_subscribes_from_the_start(
         room_id = str((await api.get_room(room))["id"])
         before = set(await admin.list_sessions())
 
-        from websockets.asyncio.client import connect
-
-        ws_base = media_server.base_url.replace("http://", "ws://")
-        async with connect(f"{ws_base}/rtc?room={room_id}&subscribe=1") as ws:  # prepared, never joins
+        async with connect(rtc_socket_url(media_server, f"room={room_id}&subscribe=1")) as ws:  # never joins
             await eventually_async(
                 admin.list_sessions, lambda s: not set(s) <= before, 10, "a prepared subscriber in Janus"
             )

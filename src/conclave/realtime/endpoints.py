@@ -25,7 +25,7 @@ async def _refuse(socket: WebSocket, code: int, error: str, message: str) -> Non
         await socket.close(code=code, reason=message[:120])
 
 
-def _join_in_url(socket: WebSocket) -> p.Join | None:
+def _join_in_url(socket: WebSocket, *, subscribe: bool) -> p.Join | None:
     """``join=1`` makes the URL the join (with its ``display_name`` and ``subscribe``), as a
     connection is a join in LiveKit's protocol: the admission starts with the socket, a round
     trip sooner than a ``join`` message could arrive."""
@@ -34,11 +34,7 @@ def _join_in_url(socket: WebSocket) -> p.Join | None:
         return None
     try:
         return p.Join.model_validate(
-            {
-                "type": "join",
-                "display_name": params.get("display_name"),
-                "subscribe": params.get("subscribe") in p.TRUE_QUERY_VALUES,
-            }
+            {"type": "join", "display_name": params.get("display_name"), "subscribe": subscribe}
         )
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"]
@@ -52,14 +48,11 @@ async def realtime_socket(socket: WebSocket) -> None:
     token, room_ref = socket.query_params.get("token"), socket.query_params.get("room")
     # ``subscribe=1`` announces a subscribing join: Janus prepares the subscriber while the
     # handshake completes and the join travels, instead of after the admission.
-    prepared = (
-        realtime.prepare_subscription(token, room_ref)
-        if socket.query_params.get("subscribe") in p.TRUE_QUERY_VALUES
-        else None
-    )
+    subscribe = socket.query_params.get("subscribe") in p.TRUE_QUERY_VALUES
+    prepared = realtime.prepare_subscription(token, room_ref) if subscribe else None
     try:
         await socket.accept()
-        join = _join_in_url(socket)
+        join = _join_in_url(socket, subscribe=subscribe)
         if join is None:
             raw = await asyncio.wait_for(socket.receive_text(), p.JOIN_TIMEOUT_SECONDS)
             join = realtime.parse(raw)

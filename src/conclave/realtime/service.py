@@ -366,11 +366,12 @@ class Realtime:
         ``prepared`` (from :meth:`prepare_subscription`) becomes the joiner's subscriber when the
         join asks for one and the room is live here; otherwise it is torn down.
         """
+        live = None if join.resume else self._live_runtime(token, room_ref)
+        if prepared is not None and (live is None or not join.subscribe):
+            self.discard_prepared(prepared)
+            prepared = None
         if prepared is not None:
-            self._prepared.discard(prepared)
-            if join.resume or not join.subscribe:
-                self.discard_prepared(prepared)
-                prepared = None
+            self._prepared.discard(prepared)  # claimed: the admission adopts it or tears it down
         if join.resume:
             return await self._resume(socket, join.resume, subscribe=join.subscribe)
         ip = _client_ip(socket)
@@ -380,7 +381,6 @@ class Realtime:
                 db, token=token, room_ref=room_ref, display_name=join.display_name, ip=ip
             )
 
-        live = self._live_runtime(token, room_ref)
         if live is not None:
             # The room is live here: check the join and count the joiner in one transaction.
             # SQLite statements run on the loop without yielding (kit.sqlite_inline); while the
@@ -391,8 +391,6 @@ class Realtime:
                 )
             if peer is not None:
                 return peer  # otherwise the room is locked: the joiner goes to the waiting room
-        elif prepared is not None:
-            self.discard_prepared(prepared)
         async with self.tx() as db:
             ticket = await authorize(db)
         runtime = self._runtime(ticket.room_id, ticket.project_id)

@@ -410,7 +410,7 @@ class Participant:
             found = await fetch_ice_addresses(self.server, request_timeout=self.timeout)
             self.ice_addresses = frozenset(found) or None
             self._auto_ice = False
-        link = await self._connect(join_subscribing=subscribe)
+        link = await self._connect(url_join=True, subscribe=subscribe)
         self._link = link
         try:
             joined = await self._admit(link, resume=None, in_url=True)
@@ -746,14 +746,14 @@ class Participant:
 
     # --- socket --------------------------------------------------------------------------
 
-    async def _connect(self, *, join_subscribing: bool | None = None) -> _Link:
-        """Open the socket; with ``join_subscribing`` (True or False) the URL is the join itself
-        (``join=1``), so the server admits us as the socket opens, and with True it also prepares
-        our subscriber meanwhile. None: a ``join`` message follows (a resume)."""
+    async def _connect(self, *, url_join: bool = False, subscribe: bool = False) -> _Link:
+        """Open the socket. With ``url_join`` the URL is the join itself (``join=1``), so the server
+        admits us as the socket opens, and with ``subscribe`` it also prepares our subscriber
+        meanwhile; without, a ``join`` message follows (a resume)."""
         url = self.url
-        if join_subscribing is not None:
+        if url_join:
             params: dict[str, str] = {"join": "1"}
-            if join_subscribing:
+            if subscribe:
                 params["subscribe"] = "1"
             if self.display_name is not None:
                 params["display_name"] = self.display_name
