@@ -247,12 +247,17 @@ def _cli_json(args: list[str], env: dict[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_server(
-    backend: str, database: ThrowawayDatabase | None, *, log_level: str = "warning"
+    backend: str,
+    database: ThrowawayDatabase | None,
+    *,
+    log_level: str = "warning",
+    reference_routes: bool = False,
 ) -> Iterator[RunningServer]:
     """Start ``conclave serve`` on a free port with a fresh data dir, make an org and a project, yield.
 
     ``database`` None means the embedded SQLite file in the temporary data dir. The server is one
     uvicorn process (``conclave serve`` never forks workers), so runs stay comparable.
+    ``reference_routes`` serves the same app with ``_reference_server``'s two extra routes.
     """
     data_dir = Path(tempfile.mkdtemp(prefix=f"conclave-bench-{backend}-"))
     process: subprocess.Popen[bytes] | None = None
@@ -274,7 +279,9 @@ def running_server(
         with log_path.open("wb") as log:
             # Own session: a Ctrl-C reaches this script only, which then stops the server in order.
             process = subprocess.Popen(
-                [*conclave_command(), "serve"],
+                [sys.executable, str(Path(__file__).with_name("_reference_server.py"))]
+                if reference_routes
+                else [*conclave_command(), "serve"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -43,6 +43,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The helper sits next to this script, which is not a package.
+from _reference_server import AUTH_FLOOR_PATH, FRAMEWORK_FLOOR_PATH
 from _server import (
     DEFAULT_PG_ADMIN_DSN,
     BenchmarkSetupError,
@@ -67,6 +68,8 @@ class Scenario:
     path: str
     body: str | None
     authenticated: bool
+    # A reference route of _reference_server.py: reported with its ratio, but not held to the target.
+    reference: bool = False
 
 
 @dataclass
@@ -96,16 +99,38 @@ class Measurement:
     database_cpu: float | None = None
     client_cpu: float | None = None
     other_cpu: float | None = None
+    reference: bool = False
 
     @property
     def meets_target(self) -> bool | None:
-        return None if self.ratio is None else self.ratio >= TARGET_RATIO
+        if self.ratio is None or self.reference:
+            return None
+        return self.ratio >= TARGET_RATIO
 
 
-def scenarios(room_id: str) -> list[Scenario]:
+TOKEN_BODY = json.dumps({"u": "Bench", "role": "attendee"})
+
+
+def reference_scenarios(room_id: str) -> list[Scenario]:
+    """The token route's shape with no work, then with authentication only (see _reference_server)."""
+    return [
+        Scenario(
+            name,
+            "POST",
+            path.format(room=room_id),
+            TOKEN_BODY,
+            authenticated=True,
+            reference=True,
+        )
+        for name, path in (("framework-floor", FRAMEWORK_FLOOR_PATH), ("auth-floor", AUTH_FLOOR_PATH))
+    ]
+
+
+def scenarios(room_id: str, *, references: bool) -> list[Scenario]:
     """The baseline first, so every ratio divides by a figure from the same server and run."""
     return [
         Scenario(BASELINE, "GET", "/healthz", None, authenticated=False),
+        *(reference_scenarios(room_id) if references else []),
         Scenario(
             "create-room", "POST", "/api/v1/rooms", json.dumps({"description": "bench"}), authenticated=True
         ),
@@ -113,7 +138,7 @@ def scenarios(room_id: str) -> list[Scenario]:
             "issue-token",
             "POST",
             f"/api/v1/rooms/{room_id}/token",
-            json.dumps({"u": "Bench", "role": "attendee"}),
+            TOKEN_BODY,
             authenticated=True,
         ),
     ]
@@ -341,6 +366,7 @@ def run_wrk(
         method=scenario.method,
         path=scenario.path,
         generator="wrk",
+        reference=scenario.reference,
         seconds=round(elapsed, 3),
         responses=data["requests"],
         errors=errors,
@@ -406,6 +432,7 @@ async def _httpx_load(
         method=scenario.method,
         path=scenario.path,
         generator="httpx",
+        reference=scenario.reference,
         seconds=round(elapsed, 3),
         responses=len(latencies),
         errors=sum(codes.values()),
@@ -450,6 +477,7 @@ class Options:
     wrk: str | None
     pg: PostgresTarget
     as_json: bool
+    references: bool
 
 
 def create_room(server: RunningServer) -> str:
@@ -488,7 +516,7 @@ def bench_backend(server: RunningServer, options: Options) -> list[Measurement]:
     results: list[Measurement] = []
     room_id = create_room(server)
     with tempfile.TemporaryDirectory(prefix="conclave-bench-wrk-") as workdir:
-        for scenario in scenarios(room_id):
+        for scenario in scenarios(room_id, references=options.references):
             warmup_errors = 0
             if options.warmup:
                 log(f"  {scenario.name}: warming up {options.warmup} s")
@@ -531,10 +559,13 @@ def bench_backend(server: RunningServer, options: Options) -> list[Measurement]:
 @contextlib.contextmanager
 def backend_server(backend: str, options: Options) -> Iterator[RunningServer]:
     if backend == "sqlite":
-        with running_server(backend, None) as server:
+        with running_server(backend, None, reference_routes=options.references) as server:
             yield server
         return
-    with throwaway_database(options.pg) as database, running_server(backend, database) as server:
+    with (
+        throwaway_database(options.pg) as database,
+        running_server(backend, database, reference_routes=options.references) as server,
+    ):
         yield server
 
 
@@ -545,16 +576,19 @@ def _cores(value: float | None) -> str:
 def format_table(results: list[Measurement]) -> str:
     """Fixed-width table; the CPU column is cores used by server / database / client / unrelated."""
     header = (
-        f"{'backend':<11}{'scenario':<13}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'backend':<11}{'scenario':<17}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'ratio':>7}  {'target >= ' + str(TARGET_RATIO):<15}{'cpu srv/db/cli/other':>22}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
-        verdict = "baseline" if r.scenario == BASELINE else ("met" if r.meets_target else "NOT MET")
+        if r.scenario == BASELINE or r.reference:
+            verdict = "baseline" if r.scenario == BASELINE else "reference"
+        else:
+            verdict = "met" if r.meets_target else "NOT MET"
         cpu = "/".join(_cores(v) for v in (r.server_cpu, r.database_cpu, r.client_cpu, r.other_cpu))
         lines.append(
-            f"{r.backend:<11}{r.scenario:<13}{r.rps:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.backend:<11}{r.scenario:<17}{r.rps:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
             f"{r.errors:>8}{ratio:>7}  {verdict:<15}{cpu:>22}"
         )
     return "\n".join(lines)
@@ -589,6 +623,11 @@ def parse_args(argv: list[str] | None) -> Options:
         f"(default {DEFAULT_PG_ADMIN_DSN}, or $CONCLAVE_BENCH_PG_DSN)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    parser.add_argument(
+        "--no-references",
+        action="store_true",
+        help="skip the framework-floor and auth-floor reference routes and serve plain `conclave serve`",
+    )
     args = parser.parse_args(argv)
     for name, low, high in (
         ("seconds", 1, 300),
@@ -615,6 +654,7 @@ def parse_args(argv: list[str] | None) -> Options:
         wrk=wrk,
         pg=pg,
         as_json=args.json,
+        references=not args.no_references,
     )
 
 
@@ -695,6 +735,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\nratio = scenario req/s / healthz req/s on the same server in the same run; "
             "req/s counts 2xx responses only.\n"
+            "reference rows (not held to the target): framework-floor is the token route's shape "
+            "(path parameter, JSON body, response model) doing no work; auth-floor adds the real "
+            "project authentication (one select); a route of their shape that does more work scores lower.\n"
             "cpu = cores used in the measured window by the server / its PostgreSQL backends / the load "
             "generator / unrelated processes."
         )

@@ -58,6 +58,11 @@ def serve(
         application = create_app(settings, settle_heap_on_start=True)
     except ConfigurationError as exc:
         _fail(str(exc))
+    serve_application(application, settings)
+
+
+def serve_application(application: Any, settings: Settings) -> None:
+    """Run ``application`` under one uvicorn worker as ``serve`` does (benchmarks reuse it)."""
     where = f"http://{settings.host}:{settings.port}"
     typer.echo(f"conclave: serving on {where} (public URL {settings.resolved_public_url})")
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level)

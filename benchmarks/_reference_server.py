@@ -1,0 +1,67 @@
+"""``conclave serve`` plus two reference routes that bound what any token-shaped route can reach.
+
+Why: ``api_throughput.py`` divides each scenario by ``GET /healthz``. That ratio mixes Conclave's own
+work with what FastAPI charges for a route that takes a path parameter and a JSON body and returns a
+response model, which ``/healthz`` does not pay. These routes measure the two parts separately, on
+the same server and in the same run:
+
+- ``framework-floor``: the token route's shape (path parameter, optional ``TokenRequest`` body,
+  ``TokenOut`` response model) with no work at all. No route of that shape can do better.
+- ``auth-floor``: the same, plus the real project authentication (one select through the request's
+  ``AsyncSession``) and the real transactional route class, but no write and no JWT.
+
+They are benchmark-only: they are added here, never by ``create_app``, and they sit first in the
+route table so their figures are the most favourable a route of their shape can get.
+
+Run by ``_server.running_server(..., reference_routes=True)`` as ``python _reference_server.py``,
+configured by the same ``CONCLAVE_*`` environment as ``conclave serve``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from conclave.access.schemas import TokenOut, TokenRequest
+from conclave.app import create_app
+from conclave.cli import serve_application
+from conclave.config import Settings
+from conclave.kit.route_index import index_included_routers
+from conclave.kit.routing import TransactionalRoute
+from conclave.tenancy.auth import CurrentProject
+
+PREFIX = "/_bench/rooms"
+FRAMEWORK_FLOOR_PATH = PREFIX + "/{room}/framework-floor"
+AUTH_FLOOR_PATH = PREFIX + "/{room}/auth-floor"
+# As long as a real token: an HS256 JWT with the claims the bench sends is about 330 characters.
+_TOKEN = "x" * 330
+_LINK = "http://127.0.0.1:8000/meet/bench?token=" + _TOKEN
+
+
+def reference_router() -> APIRouter:
+    router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+
+    @router.post(FRAMEWORK_FLOOR_PATH, response_model=TokenOut)
+    async def framework_floor(room: str, body: TokenRequest | None = None) -> TokenOut:
+        return TokenOut(token=_TOKEN, link=_LINK)
+
+    @router.post(AUTH_FLOOR_PATH, response_model=TokenOut)
+    async def auth_floor(room: str, project: CurrentProject, body: TokenRequest | None = None) -> TokenOut:
+        return TokenOut(token=_TOKEN, link=_LINK)
+
+    return router
+
+
+def application(settings: Settings) -> FastAPI:
+    app = create_app(settings, settle_heap_on_start=True)
+    before = len(app.router.routes)
+    app.include_router(reference_router())
+    added = app.router.routes[before:]
+    del app.router.routes[before:]
+    index_included_routers(added)  # as create_app does for its own routers
+    app.router.routes[0:0] = added
+    return app
+
+
+if __name__ == "__main__":
+    settings = Settings()
+    serve_application(application(settings), settings)
