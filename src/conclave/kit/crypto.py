@@ -49,3 +49,13 @@ class SecretBox:
 
     def digest(self, secret: str) -> str:
         return hmac.new(self._lookup_key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of two strings of any characters.
+
+    ``hmac.compare_digest`` raises ``TypeError`` for ``str`` arguments with non-ASCII characters,
+    which a caller controls in query strings and headers; compared as UTF-8 bytes they are simply
+    unequal.
+    """
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -10,6 +10,18 @@ from pydantic import BaseModel
 
 T = TypeVar("T")
 
+MAX_SQL_OFFSET = 2**63 - 1
+"""The largest OFFSET SQLite and PostgreSQL take (a signed 64-bit integer)."""
+
+
+def sql_offset(offset: int) -> int:
+    """An offset past every row the database can hold reads as what it is, an empty page.
+
+    Clients send offsets as they like (query strings, vendor bodies); a larger one than the
+    database's integer would otherwise fail inside the driver.
+    """
+    return min(offset, MAX_SQL_OFFSET)
+
 
 class Page(BaseModel, Generic[T]):
     total_count: int

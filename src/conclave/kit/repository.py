@@ -8,7 +8,7 @@ from sqlalchemy import Result, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.kit.db import Base
-from conclave.kit.pagination import PageParams
+from conclave.kit.pagination import PageParams, sql_offset
 
 M = TypeVar("M", bound=Base)
 
@@ -33,7 +33,7 @@ async def paginate(
                 or_(created > cursor.created_at, and_(created == cursor.created_at, ident > cursor.id))
             )
     ordering = (created.desc(), ident.desc()) if params.order == "desc" else (created.asc(), ident.asc())
-    statement = statement.order_by(*ordering).offset(params.offset).limit(params.limit)
+    statement = statement.order_by(*ordering).offset(sql_offset(params.offset)).limit(params.limit)
     rows = list((await session.execute(statement)).scalars().all())
     return rows, total
 

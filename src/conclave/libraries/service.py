@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.chat.models import ChatMessage
 from conclave.chat.service import ChatService
+from conclave.kit.crypto import same_secret
 from conclave.kit.errors import Forbidden, NotFound, ValidationFailed
 from conclave.kit.ids import new_id
 from conclave.kit.pagination import PageParams
@@ -213,7 +214,7 @@ class LibraryService:
 
     async def file_by_link(self, db: AsyncSession, file_id: str, expires: int, signature: str) -> LibraryFile:
         """The file a signed link names, while the link is valid (the link is the credential)."""
-        if not hmac.compare_digest(self._signature(file_id, expires), signature):
+        if not same_secret(signature, self._signature(file_id, expires)):
             raise Forbidden("the download link is not valid", code="invalid_link")
         if from_timestamp(expires) <= utcnow():
             raise Forbidden("the download link has expired", code="link_expired")

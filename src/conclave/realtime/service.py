@@ -386,9 +386,7 @@ class Realtime:
             # SQLite statements run on the loop without yielding (kit.sqlite_inline); while the
             # prepared subscriber is still being set up, they let Janus's replies through.
             with yielding_while(prepared.offer) if prepared else contextlib.nullcontext():
-                peer = await self._enter(
-                    socket, live, authorize, subscribe=join.subscribe, prepared=prepared
-                )
+                peer = await self._enter(socket, live, authorize, subscribe=join.subscribe, prepared=prepared)
             if peer is not None:
                 return peer  # otherwise the room is locked: the joiner goes to the waiting room
         async with self.tx() as db:

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conclave.kit.crypto import same_secret
 from conclave.kit.errors import ConclaveError, Conflict, Forbidden, NotFound, ValidationFailed
 from conclave.kit.events import DomainEvent, EventBus, emit
 from conclave.kit.jobs import JobQueue, Reschedule
@@ -410,7 +411,7 @@ class RecordingService:
     ) -> Download:
         """A link minted by :meth:`signed_link`: no credentials, valid until ``expires``."""
         expected = self._sign(recording_id, file_id, expires)
-        if not hmac.compare_digest(expected, signature):
+        if not same_secret(signature, expected):
             raise Forbidden("the download link's signature is invalid", code="invalid_signature")
         if expires < int(utcnow().timestamp()):
             raise Forbidden("the download link has expired", code="link_expired")

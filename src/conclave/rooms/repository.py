@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
 from conclave.kit.ids import is_uuid
-from conclave.kit.pagination import PageParams
+from conclave.kit.pagination import PageParams, sql_offset
 from conclave.kit.repository import ProjectScopedRepository
 from conclave.rooms.models import Room, RoomTag
 from conclave.tenancy.models import Project
@@ -160,7 +160,7 @@ class RoomLookups(RoomRepository):
             ordering.append(column.desc() if direction == "desc" else column.asc())
         last = query.sort[-1][1] if query.sort else "desc"
         ordering.append(Room.id.desc() if last == "desc" else Room.id.asc())
-        statement = statement.order_by(*ordering).offset(query.offset).limit(query.limit)
+        statement = statement.order_by(*ordering).offset(sql_offset(query.offset)).limit(query.limit)
         return list((await self.session.execute(statement)).scalars().all()), total
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conclave.kit.crypto import same_secret
 from conclave.kit.errors import Unauthorized
 from conclave.kit.routing import from_state, get_session
 from conclave.tenancy.models import Organization, Project
@@ -70,7 +70,7 @@ async def authenticated_organization(request: Request, session: Session, tenancy
 async def administrator(request: Request) -> None:
     _, token = parse_authorization(request.headers.get("authorization"))
     expected: str = request.app.state.secrets.admin_token
-    if not hmac.compare_digest(token.encode(), expected.encode()):
+    if not same_secret(token, expected):
         raise Unauthorized("invalid administrator token", code="invalid_admin_token")
 
 

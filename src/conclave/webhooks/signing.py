@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import time
 
+from conclave.kit.crypto import same_secret
+
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Conclave-Timestamp"
 DELIVERY_HEADER = "X-Conclave-Delivery"
@@ -45,4 +47,4 @@ def verify(
         if abs(current - sent_at) > tolerance_seconds:
             return False
     expected = sign(secret, str(timestamp).strip(), body)
-    return hmac.compare_digest(expected, signature.strip().lower())
+    return same_secret(signature.strip().lower(), expected)

@@ -30,6 +30,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.compat.qriib.errors import InvalidApiKey, InvalidSignature
+from conclave.kit.crypto import same_secret
 from conclave.kit.errors import Unauthorized
 from conclave.kit.routing import from_state, get_session
 from conclave.tenancy.models import Organization, Project
@@ -96,14 +97,11 @@ async def verify(request: Request, session: AsyncSession, tenancy: TenancyServic
     except Unauthorized:
         raise InvalidApiKey() from None
     secret_header = request.headers.get("secret-key")
-    if secret_header is not None and not hmac.compare_digest(
-        secret_header.strip().encode(), resolved.secret.encode()
-    ):
+    if secret_header is not None and not same_secret(secret_header.strip(), resolved.secret):
         raise InvalidSignature()
     given = request.headers.get("hash-signature", "").strip()
     if not given or not any(
-        hmac.compare_digest(sign(resolved.secret, message).encode(), given.encode())
-        for message in await signed_messages(request)
+        same_secret(given, sign(resolved.secret, message)) for message in await signed_messages(request)
     ):
         raise InvalidSignature()
     return resolved

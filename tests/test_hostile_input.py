@@ -1,0 +1,53 @@
+"""Inputs a fuzzer found answered with 500s: each now gets a truthful answer in the surface's format."""
+
+from __future__ import annotations
+
+import httpx
+
+from conclave.webhooks.signing import sign, verify
+from tests.factories import create_project, create_room
+
+HUGE = 10**28  # past any 64-bit integer, which is what the database drivers take
+
+
+async def test_an_offset_past_any_row_is_an_empty_page(client: httpx.AsyncClient) -> None:
+    project = await create_project(client)
+    h = project.headers
+    room = await create_room(client, project)
+    library = (await client.post("/api/v1/libraries", json={"name": "L"}, headers=h)).json()
+    for path in (
+        "/api/v1/rooms",
+        "/api/v1/sessions",
+        f"/api/v1/rooms/{room['id']}/questions",
+        f"/api/v1/libraries/{library['id']}/files",
+    ):
+        response = await client.get(path, params={"offset": HUGE}, headers=h)
+        assert response.status_code == 200, (path, response.text)
+        assert response.json()["data"] == [], path
+    rooms = (await client.get("/api/v1/rooms", params={"offset": HUGE}, headers=h)).json()
+    assert rooms["total_count"] == 1
+
+
+async def test_signed_links_with_non_ascii_signatures_are_refused(client: httpx.AsyncClient) -> None:
+    project = await create_project(client)
+    for url in (
+        "/api/v1/library-files/f1?expires=4102444800&signature=%C3%A9t%C3%A9",
+        "/api/v1/recordings/r1/download?expires=4102444800&signature=%C3%A9t%C3%A9",
+    ):
+        response = await client.get(url, headers=project.headers)
+        assert response.status_code == 403, (url, response.text)
+        assert response.json()["error"]["code"] in ("invalid_link", "invalid_signature")
+
+
+async def test_a_non_ascii_admin_token_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/api/v1/admin/organizations", headers={"Authorization": "Bearer t\xe9st".encode("latin-1")}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_admin_token"
+
+
+def test_a_webhook_signature_with_non_ascii_characters_does_not_verify() -> None:
+    body = b'{"event": "room.created"}'
+    assert verify("secret", "1700000000", body, sign("secret", "1700000000", body), tolerance_seconds=None)
+    assert not verify("secret", "1700000000", body, "\u00e9" * 64, tolerance_seconds=None)
