@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from conclave.webhooks.signing import sign, verify
-from tests.factories import create_project, create_room
+from tests.factories import create_org, create_project, create_room
 
 HUGE = 10**28  # past any 64-bit integer, which is what the database drivers take
 
@@ -51,3 +51,27 @@ def test_a_webhook_signature_with_non_ascii_characters_does_not_verify() -> None
     body = b'{"event": "room.created"}'
     assert verify("secret", "1700000000", body, sign("secret", "1700000000", body), tolerance_seconds=None)
     assert not verify("secret", "1700000000", body, "\u00e9" * 64, tolerance_seconds=None)
+
+
+NOT_UTF8 = b'{"name": "\xff\xfe"}'
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_in_each_surfaces_format(client: httpx.AsyncClient) -> None:
+    """FastAPI refuses it before the route runs; the Qriib surface reads its bodies itself."""
+    project = await create_project(client)
+    org = await create_org(client)
+    json_type = {"Content-Type": "application/json"}
+
+    native = await client.post("/api/v1/rooms", content=NOT_UTF8, headers=project.headers | json_type)
+    assert native.status_code == 400
+    assert native.json()["error"]["code"] == "bad_request"
+
+    videsk = await client.post("/vpaas/rooms", content=NOT_UTF8, headers=project.headers | json_type)
+    assert videsk.status_code == 400
+    assert videsk.json()["className"] == "bad-request"
+
+    xrcloud = await client.post(
+        "/api/rooms", content=NOT_UTF8, headers={"X-XRCLOUD-API-KEY": org.secret} | json_type
+    )
+    assert xrcloud.status_code == 400
+    assert xrcloud.json()["statusCode"] == 400 and xrcloud.json()["body"] == {}

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from conclave.kit.errors import ConclaveError
 
 _HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -58,6 +59,17 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
     message = f"{where}: {first['msg']}"
     return JSONResponse(error_body("validation_error", message, errors), status_code=422)
+
+
+def as_conclave_error(exc: StarletteHTTPException) -> ConclaveError:
+    """A refusal by the framework itself (an unreadable body, a body too large) as a ConclaveError.
+
+    Compatible surfaces render ConclaveErrors in their own bodies; without this, such a refusal
+    would reach their catch-all and come out as a 500.
+    """
+    error = ConclaveError(str(exc.detail), code=_HTTP_CODES.get(exc.status_code, "http_error"))
+    error.status_code = exc.status_code
+    return error
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,9 +11,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from conclave.kit.errors import ConclaveError
+from conclave.kit.exception_handlers import as_conclave_error
 from conclave.kit.transaction import finish
 
 _STATE_KEY = "db_session"
@@ -71,9 +75,6 @@ def surface_route(render: SurfaceErrorRenderer) -> type[TransactionalRoute]:
     they look (``render`` gets the ``ConclaveError`` or the ``RequestValidationError``). The
     transaction is already rolled back when ``render`` runs.
     """
-    from fastapi.exceptions import RequestValidationError
-
-    from conclave.kit.errors import ConclaveError
 
     class SurfaceRoute(TransactionalRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -84,6 +85,8 @@ def surface_route(render: SurfaceErrorRenderer) -> type[TransactionalRoute]:
                     return await handler(request)
                 except (ConclaveError, RequestValidationError) as exc:
                     return await render(request, exc)
+                except StarletteHTTPException as exc:
+                    return await render(request, as_conclave_error(exc))
 
             return rendering_handler
 
