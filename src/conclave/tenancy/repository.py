@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conclave.kit.db import table_of
 from conclave.kit.pagination import PageParams
 from conclave.kit.repository import paginate
 from conclave.tenancy.models import Credential, Organization, Project, ProjectDailyUsage
@@ -29,27 +30,37 @@ _CREDENTIALS_OF_PROJECT = (
 _USAGE_UPSERTS: dict[str, Any] = {}
 
 
+class DailyCounts(NamedTuple):
+    """A project's counters for one day, as the upsert left them."""
+
+    api_calls: int
+    rooms_created: int
+
+
 def _usage_upsert(dialect: str) -> Any:
     """The daily-usage upsert of one dialect, built once (every room creation runs it).
 
-    An insert's parameters may not be named after its columns, hence the ``b_`` prefix.
+    An insert's parameters may not be named after its columns, hence the ``b_`` prefix. It is a
+    Core statement on the table returning two counters: returning the mapped class instead sends
+    it through the ORM's bulk-insert path, which cost a third of a room creation's database time.
     """
     statement = _USAGE_UPSERTS.get(dialect)
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = insert(ProjectDailyUsage).values(
+        usage = table_of(ProjectDailyUsage)
+        values = insert(usage).values(
             project_id=bindparam("b_project_id"),
             day=bindparam("b_day", type_=ProjectDailyUsage.day.type),
             api_calls=bindparam("b_api_calls"),
             rooms_created=bindparam("b_rooms"),
         )
         statement = _USAGE_UPSERTS[dialect] = values.on_conflict_do_update(
-            index_elements=[ProjectDailyUsage.project_id, ProjectDailyUsage.day],
+            index_elements=[usage.c.project_id, usage.c.day],
             set_={
-                "api_calls": ProjectDailyUsage.api_calls + bindparam("b_api_calls"),
-                "rooms_created": ProjectDailyUsage.rooms_created + bindparam("b_rooms"),
+                "api_calls": usage.c.api_calls + bindparam("b_api_calls"),
+                "rooms_created": usage.c.rooms_created + bindparam("b_rooms"),
             },
-        ).returning(ProjectDailyUsage)
+        ).returning(usage.c.api_calls, usage.c.rooms_created)
     return statement
 
 
@@ -121,15 +132,15 @@ class TenancyRepository:
 
     async def increment_usage(
         self, project_id: str, day: date, *, api_calls: int = 0, rooms_created: int = 0
-    ) -> ProjectDailyUsage:
+    ) -> DailyCounts:
         """Atomically add to today's counters and return the new totals (one upsert, both dialects)."""
         statement = _usage_upsert(self.session.get_bind().dialect.name)
         result = await self.session.execute(
             statement,
             {"b_project_id": project_id, "b_day": day, "b_api_calls": api_calls, "b_rooms": rooms_created},
         )
-        row: ProjectDailyUsage = result.scalar_one()
-        return row
+        api_calls_total, rooms_total = result.one()
+        return DailyCounts(api_calls_total, rooms_total)
 
     async def usage(self, project_id: str, day: date) -> ProjectDailyUsage | None:
         return await self.session.get(ProjectDailyUsage, (project_id, day))
