@@ -163,3 +163,58 @@ async def test_bans(server: Server, api: Api) -> None:
     await api.http.delete(f"/api/v1/bans/{response.json()['id']}", headers=api.headers)
     assert (await api.post("/api/v1/bans", {"reason": "nobody"})).status_code == 422
     await mod.send(type="leave")
+
+
+async def test_a_waiting_client_may_ping_leave_and_hears_of_anything_else(server: Server, api: Api) -> None:
+    """A wait can last minutes: keepalives are answered, other messages are refused, the wait goes on."""
+    room = await api.room(is_locked=True)
+    host = await Client.connect(server, f"token={await api.token(room['id'], u='Host', role='moderator')}")
+    await host.join()
+    guest = await Client.connect(server, f"token={await api.token(room['id'], u='Guest')}")
+    assert (await guest.join())["type"] == "waiting"
+    waiting = await host.expect("participant_waiting")
+
+    await guest.send(type="ping", id=7)
+    assert await guest.recv() == {"type": "pong", "reply_to": 7}
+    await guest.send(type="chat", message="let me in", id="c1")
+    refused_chat = await guest.recv()
+    assert (refused_chat["type"], refused_chat["code"], refused_chat["reply_to"]) == (
+        "error",
+        "waiting_for_admission",
+        "c1",
+    )
+    await guest.connection.send(b"\x00binary")
+    assert (await guest.recv())["code"] == "invalid_message"
+    await host.send(type="moderate", action="admit", participant_id=waiting["participant"]["id"])
+    assert (await guest.recv())["type"] == "admitted"
+    assert (await guest.recv())["type"] == "joined"
+
+    walker = await Client.connect(server, f"token={await api.token(room['id'], u='Walker')}")
+    assert (await walker.join())["type"] == "waiting"
+    walking = await host.expect("participant_waiting")
+    await walker.send(type="leave")
+    assert await walker.closed_with() == 1000
+    resolved = await host.expect("participant_waiting_resolved")
+    assert resolved == {
+        "type": "participant_waiting_resolved",
+        "participant_id": walking["participant"]["id"],
+        "outcome": "gone",
+    }
+    for client in (host, guest):
+        await client.send(type="leave")
+
+
+async def test_binary_frames_are_protocol_errors(server: Server, api: Api) -> None:
+    room = await api.room()
+    token = await api.token(room["id"], u="B")
+    before_join = await Client.connect(server, f"token={token}")
+    await before_join.connection.send(b"\x00\x01")
+    assert await before_join.closed_with() == 4400  # the first message must be a join
+
+    joined = await Client.connect(server, f"token={token}")
+    await joined.join()
+    await joined.connection.send(b"\x00\x01")
+    assert (await joined.recv())["code"] == "invalid_message"
+    await joined.send(type="ping", id=1)
+    assert (await joined.recv())["type"] == "pong"  # the socket is still served
+    await joined.send(type="leave")

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from conclave.kit.errors import ConclaveError
 from conclave.realtime import protocol as p
-from conclave.realtime.service import Peer, Realtime, RealtimeError
+from conclave.realtime.service import Peer, Realtime, RealtimeError, receive_text
 from conclave.sessions.service import JoinRefused
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def realtime_socket(socket: WebSocket) -> None:
         await socket.accept()
         join = _join_in_url(socket, subscribe=subscribe)
         if join is None:
-            raw = await asyncio.wait_for(socket.receive_text(), p.JOIN_TIMEOUT_SECONDS)
+            raw = await asyncio.wait_for(receive_text(socket), p.JOIN_TIMEOUT_SECONDS)
             join = realtime.parse(raw)
             if not isinstance(join, p.Join):
                 raise RealtimeError("the first message must be 'join'", code="join_required")
@@ -82,10 +82,9 @@ async def _serve(socket: WebSocket, realtime: Realtime, peer: Peer) -> None:
     left = False
     try:
         while not peer.gone:
-            raw = await socket.receive_text()
             message: Any = None
             try:
-                message = realtime.parse(raw)
+                message = realtime.parse(await receive_text(socket))
                 if isinstance(message, p.Leave):
                     left = True
                     await realtime.leave(peer)

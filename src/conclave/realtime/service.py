@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from conclave.access.service import AccessService
 from conclave.access.verifier import unverified_room_id
@@ -169,6 +169,20 @@ def _client_ip(socket: WebSocket) -> str | None:
 
 class RealtimeError(ConclaveError):
     """A request on an open socket was refused; the socket stays open."""
+
+
+async def receive_text(socket: WebSocket) -> str:
+    """The next text frame. A binary frame is a protocol error the client is told about, where
+    Starlette's ``receive_text`` fails with a ``KeyError`` and drops the connection."""
+    message = await socket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text: str | None = message.get("text")
+    if text is None:
+        raise RealtimeError(
+            "binary frames are not part of the protocol: send JSON text frames", code="invalid_message"
+        )
+    return text
 
 
 class Realtime:
@@ -640,15 +654,11 @@ class Realtime:
             },
             only=lambda peer: peer.permissions.get("admit_participants", False),
         )
-        receive: asyncio.Future[Any] = asyncio.ensure_future(socket.receive_text())
-        pending: set[asyncio.Future[Any]] = {waiter.decision, receive}
         try:
-            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if waiter.decision not in done:
-                return False  # the client spoke or went away before anyone decided
+            if not await self._wait_for_decision(socket, waiter):
+                return False  # the client left or went away before anyone decided
             admitted = waiter.decision.result()
         finally:
-            receive.cancel()
             runtime.waiters.pop(waiter.id, None)
             outcome = "admitted" if waiter.decision.done() and waiter.decision.result() else "gone"
             if waiter.decision.done() and not waiter.decision.result():
@@ -664,6 +674,43 @@ class Realtime:
         await socket.send_json({"type": "denied"})
         await socket.close(code=p.CLOSE_DENIED, reason="not admitted")
         return False
+
+    async def _wait_for_decision(self, socket: WebSocket, waiter: Waiter) -> bool:
+        """Wait for a moderator, answering the client meanwhile: a wait can last minutes, so
+        ``ping`` gets its ``pong``; ``leave`` withdraws (close 1000); anything else is an error
+        and the wait goes on. False when the client left or went away."""
+        while True:
+            receive: asyncio.Future[Any] = asyncio.ensure_future(receive_text(socket))
+            pending: set[asyncio.Future[Any]] = {waiter.decision, receive}
+            try:
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                receive.cancel()
+            if waiter.decision in done:
+                return True
+            message: Any = None
+            try:
+                message = self.parse(receive.result())
+            except WebSocketDisconnect:
+                return False
+            except RealtimeError as exc:
+                await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+                continue
+            reply_to = {"reply_to": message.id} if getattr(message, "id", None) is not None else {}
+            if isinstance(message, p.Leave):
+                await socket.close(code=1000, reason="left")
+                return False
+            if isinstance(message, p.Ping):
+                await socket.send_json({"type": "pong", **reply_to})
+                continue
+            await socket.send_json(
+                {
+                    "type": "error",
+                    "code": "waiting_for_admission",
+                    "message": "a moderator has not admitted you yet: only 'ping' and 'leave' are accepted",
+                    **reply_to,
+                }
+            )
 
     async def _resume(self, socket: WebSocket, resume_token: str, *, subscribe: bool) -> Peer:
         async with self.tx() as db:
