@@ -54,7 +54,8 @@ async def test_rotation_with_grace_then_revocation(client: httpx.AsyncClient) ->
     new_headers = {"Authorization": f"Bearer {new['secret']}"}
     assert (await client.get("/api/v1/rooms", headers=project.headers)).status_code == 200  # grace period
     assert (await client.get("/api/v1/rooms", headers=new_headers)).status_code == 200
-    listing = {c["key_id"]: c["status"] for c in (await client.get(base, headers=org.headers)).json()}
+    page = (await client.get(base, headers=org.headers)).json()
+    listing = {c["key_id"]: c["status"] for c in page["data"]}
     assert listing == {project.api_key: "expiring", new["key_id"]: "active"}
 
     assert (await client.post(f"{base}/{project.api_key}/revoke", headers=org.headers)).status_code == 200
@@ -62,6 +63,7 @@ async def test_rotation_with_grace_then_revocation(client: httpx.AsyncClient) ->
     assert (await client.get("/api/v1/rooms", headers=new_headers)).status_code == 200
 
     response = await client.post(f"{base}/{new['key_id']}/rotate", headers=org.headers)  # immediate
+    newest_key = response.json()["key_id"]
     newest = {"Authorization": f"Bearer {response.json()['secret']}"}
     assert (await client.get("/api/v1/rooms", headers=new_headers)).status_code == 401
     assert (await client.get("/api/v1/rooms", headers=newest)).status_code == 200
@@ -77,6 +79,21 @@ async def test_rotation_with_grace_then_revocation(client: httpx.AsyncClient) ->
         await client.post(f"{base}/{extra['key_id']}/revoke", headers=stranger.headers)
     ).status_code == 404
 
+    # Every rotation leaves its revoked credential listed, so the list pages like every other.
+    keys = [project.api_key, new["key_id"], newest_key, extra["key_id"]]
+    page = (await client.get(base, params={"order": "asc"}, headers=org.headers)).json()
+    assert page["total_count"] == 4 and [c["key_id"] for c in page["data"]] == keys
+    first = (await client.get(base, params={"order": "asc", "limit": 2}, headers=org.headers)).json()
+    assert [c["key_id"] for c in first["data"]] == keys[:2]
+    rest = await client.get(base, params={"order": "asc", "after": keys[1]}, headers=org.headers)
+    assert [c["key_id"] for c in rest.json()["data"]] == [newest_key, extra["key_id"]]
+    newest_first = (await client.get(base, params={"offset": 1, "limit": 1}, headers=org.headers)).json()
+    assert [c["key_id"] for c in newest_first["data"]] == [newest_key]
+    unknown = await client.get(base, params={"after": "no-such-key"}, headers=org.headers)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "credential_not_found"
+    foreign = await client.get(base, params={"after": stranger.api_key}, headers=org.headers)
+    assert foreign.status_code == 404
+
 
 async def test_organization_credentials_rotate(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
@@ -88,6 +105,12 @@ async def test_organization_credentials_rotate(
     assert (await client.get("/api/v1/projects", headers=org.headers)).status_code == 401
     fresh = {"Authorization": f"Bearer {response.json()['secret']}"}
     assert (await client.get("/api/v1/projects", headers=fresh)).status_code == 200
+    page = (await client.get(base, params={"order": "asc"}, headers=admin_headers)).json()
+    assert page["total_count"] == 2
+    assert [(c["key_id"], c["status"]) for c in page["data"]] == [
+        (org.api_key, "revoked"),
+        (response.json()["key_id"], "active"),
+    ]
 
 
 async def test_imported_keys_work_unchanged(client: httpx.AsyncClient) -> None:

@@ -99,13 +99,13 @@ async def delete_organization(organization_id: str, session: Session, tenancy: T
     await tenancy.delete_organization(session, organization_id)
 
 
-@admin_router.get("/organizations/{organization_id}/credentials", response_model=list[CredentialOut])
+@admin_router.get("/organizations/{organization_id}/credentials", response_model=Page[CredentialOut])
 async def list_organization_credentials(
-    organization_id: str, session: Session, tenancy: Tenancy
-) -> list[CredentialOut]:
+    organization_id: str, session: Session, tenancy: Tenancy, page: Pagination
+) -> Page[CredentialOut]:
     await tenancy.get_organization(session, organization_id)
-    credentials = await tenancy.list_credentials(session, organization_id=organization_id)
-    return [credential_out(c) for c in credentials]
+    rows, total = await tenancy.list_credentials(session, page, organization_id=organization_id)
+    return Page(total_count=total, data=[credential_out(c) for c in rows])
 
 
 @admin_router.post("/organizations/{organization_id}/credentials", response_model=IssuedCredentialOut)
@@ -214,12 +214,13 @@ async def get_project_usage(
     return {"today": await tenancy.usage_today(session, project.id), "limits": project.limits}
 
 
-@projects_router.get("/{project_id}/credentials", response_model=list[CredentialOut])
+@projects_router.get("/{project_id}/credentials", response_model=Page[CredentialOut])
 async def list_project_credentials(
-    project_id: str, organization: CurrentOrganization, session: Session, tenancy: Tenancy
-) -> list[CredentialOut]:
+    project_id: str, organization: CurrentOrganization, session: Session, tenancy: Tenancy, page: Pagination
+) -> Page[CredentialOut]:
     project = await tenancy.get_project(session, project_id, organization_id=organization.id)
-    return [credential_out(c) for c in await tenancy.list_credentials(session, project_id=project.id)]
+    rows, total = await tenancy.list_credentials(session, page, project_id=project.id)
+    return Page(total_count=total, data=[credential_out(c) for c in rows])
 
 
 @projects_router.post("/{project_id}/credentials", response_model=IssuedCredentialOut)

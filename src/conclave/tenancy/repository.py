@@ -92,18 +92,32 @@ class TenancyRepository:
         statement = select(Credential).where(Credential.key_id == key_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def credentials_of(
-        self, *, organization_id: str | None = None, project_id: str | None = None
-    ) -> list[Credential]:
+    async def credentials_of_project(self, project_id: str) -> list[Credential]:
+        """Oldest first; the signing keys are read from here on every token issued."""
+        found = await self.session.execute(_CREDENTIALS_OF_PROJECT, {"project_id": project_id})
+        return list(found.scalars().all())
+
+    async def credentials_page(
+        self, params: PageParams, *, organization_id: str | None = None, project_id: str | None = None
+    ) -> tuple[list[Credential], int] | None:
+        """One owner's credentials, oldest first by default; None when ``after`` names none of them.
+
+        ``after`` is a key id, as the API shows credentials by key id.
+        """
         if project_id is not None:
-            found = await self.session.execute(_CREDENTIALS_OF_PROJECT, {"project_id": project_id})
-            return list(found.scalars().all())
-        statement = (
-            select(Credential)
-            .where(Credential.organization_id == organization_id)
-            .order_by(Credential.created_at, Credential.id)
-        )
-        return list((await self.session.execute(statement)).scalars().all())
+            statement = select(Credential).where(Credential.project_id == project_id)
+        else:
+            statement = select(Credential).where(Credential.organization_id == organization_id)
+        cursor = None
+        if params.after is not None:
+            cursor = (
+                (await self.session.execute(statement.where(Credential.key_id == params.after)))
+                .scalars()
+                .first()
+            )
+            if cursor is None:
+                return None
+        return await paginate(self.session, statement, Credential, params, cursor)
 
     async def app_id_taken(self, app_id: str) -> bool:
         found = await self.session.execute(select(Project.id).where(Project.app_id == app_id))

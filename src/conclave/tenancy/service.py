@@ -86,11 +86,22 @@ class TenancyService:
         return self.box.decrypt(credential.secret_encrypted)
 
     async def list_credentials(
-        self, session: AsyncSession, *, organization_id: str | None = None, project_id: str | None = None
-    ) -> list[Credential]:
-        return await TenancyRepository(session).credentials_of(
-            organization_id=organization_id, project_id=project_id
+        self,
+        session: AsyncSession,
+        params: PageParams,
+        *,
+        organization_id: str | None = None,
+        project_id: str | None = None,
+    ) -> tuple[list[Credential], int]:
+        """Revoked credentials stay listed (with their status), so the list grows with every rotation."""
+        found = await TenancyRepository(session).credentials_page(
+            params, organization_id=organization_id, project_id=project_id
         )
+        if found is None:
+            raise NotFound(
+                f"credential {params.after!r} given as 'after' not found", code="credential_not_found"
+            )
+        return found
 
     async def create_credential(
         self, session: AsyncSession, *, organization_id: str | None = None, project_id: str | None = None
@@ -327,7 +338,7 @@ class TenancyService:
     async def signing_keys(self, session: AsyncSession, project_id: str) -> list[SigningKey]:
         """The project's usable secrets, newest first: the first signs, all verify."""
         now = utcnow()
-        credentials = await TenancyRepository(session).credentials_of(project_id=project_id)
+        credentials = await TenancyRepository(session).credentials_of_project(project_id)
         usable = [c for c in reversed(credentials) if c.is_usable(now)]
         return [SigningKey(c.key_id, self.reveal(c)) for c in usable]
 
