@@ -688,7 +688,6 @@ class Realtime:
                 receive.cancel()
             if waiter.decision in done:
                 return True
-            message: Any = None
             try:
                 message = self.parse(receive.result())
             except WebSocketDisconnect:
