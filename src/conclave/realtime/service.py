@@ -654,20 +654,20 @@ class Realtime:
             },
             only=lambda peer: peer.permissions.get("admit_participants", False),
         )
+        present = False  # until the wait ends with the client still there
         try:
-            if not await self._wait_for_decision(socket, waiter):
-                return False  # the client left or went away before anyone decided
-            admitted = waiter.decision.result()
+            present = await self._wait_for_decision(socket, waiter)
         finally:
             runtime.waiters.pop(waiter.id, None)
-            outcome = "admitted" if waiter.decision.done() and waiter.decision.result() else "gone"
-            if waiter.decision.done() and not waiter.decision.result():
-                outcome = "denied"
+            admitted = present and waiter.decision.result()
+            outcome = ("admitted" if admitted else "denied") if present else "gone"
             await self._broadcast(
                 runtime,
                 {"type": "participant_waiting_resolved", "participant_id": waiter.id, "outcome": outcome},
                 only=lambda peer: peer.permissions.get("admit_participants", False),
             )
+        if not present:
+            return False  # the client left or went away before anyone decided
         if admitted:
             await socket.send_json({"type": "admitted"})
             return True
@@ -678,38 +678,47 @@ class Realtime:
     async def _wait_for_decision(self, socket: WebSocket, waiter: Waiter) -> bool:
         """Wait for a moderator, answering the client meanwhile: a wait can last minutes, so
         ``ping`` gets its ``pong``; ``leave`` withdraws (close 1000); anything else is an error
-        and the wait goes on. False when the client left or went away."""
+        and the wait goes on. False when the client left or went away, which wins over a
+        decision made in the same instant."""
         while True:
             receive: asyncio.Future[Any] = asyncio.ensure_future(receive_text(socket))
             pending: set[asyncio.Future[Any]] = {waiter.decision, receive}
             try:
                 done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                receive.cancel()
-            if waiter.decision in done:
+                receive.cancel()  # no effect once a frame has arrived
+            if receive not in done:
+                return True  # decided while the client was silent
+            if not await self._answer_while_waiting(socket, receive):
+                return False
+            if waiter.decision.done():
                 return True
-            try:
-                message = self.parse(receive.result())
-            except WebSocketDisconnect:
-                return False
-            except RealtimeError as exc:
-                await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
-                continue
-            reply_to = {"reply_to": message.id} if getattr(message, "id", None) is not None else {}
-            if isinstance(message, p.Leave):
-                await socket.close(code=1000, reason="left")
-                return False
-            if isinstance(message, p.Ping):
-                await socket.send_json({"type": "pong", **reply_to})
-                continue
-            await socket.send_json(
-                {
-                    "type": "error",
-                    "code": "waiting_for_admission",
-                    "message": "a moderator has not admitted you yet: only 'ping' and 'leave' are accepted",
-                    **reply_to,
-                }
-            )
+
+    async def _answer_while_waiting(self, socket: WebSocket, receive: asyncio.Future[Any]) -> bool:
+        """Answer one frame of a waiting client; False when it left or went away."""
+        try:
+            message = self.parse(receive.result())
+        except WebSocketDisconnect:
+            return False
+        except RealtimeError as exc:
+            await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+            return True
+        reply_to = {"reply_to": message.id} if getattr(message, "id", None) is not None else {}
+        if isinstance(message, p.Leave):
+            await socket.close(code=1000, reason="left")
+            return False
+        if isinstance(message, p.Ping):
+            await socket.send_json({"type": "pong", **reply_to})
+            return True
+        await socket.send_json(
+            {
+                "type": "error",
+                "code": "waiting_for_admission",
+                "message": "a moderator has not admitted you yet: only 'ping' and 'leave' are accepted",
+                **reply_to,
+            }
+        )
+        return True
 
     async def _resume(self, socket: WebSocket, resume_token: str, *, subscribe: bool) -> Peer:
         async with self.tx() as db:
