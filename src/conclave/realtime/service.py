@@ -1123,8 +1123,13 @@ class Realtime:
 
         runtime.length_timer = self._spawn(end_at_length())
 
+    @staticmethod
+    def _idle(runtime: RoomRuntime) -> bool:
+        """A live session with nobody in it (nor expected back) and no empty-room timer yet."""
+        return not (runtime.peers or runtime.grace or runtime.session_id is None or runtime.empty_timer)
+
     def _maybe_schedule_empty(self, runtime: RoomRuntime, timeout: float) -> None:
-        if runtime.peers or runtime.grace or runtime.session_id is None or runtime.empty_timer:
+        if not self._idle(runtime):
             return
 
         async def end_when_empty() -> None:
@@ -1210,8 +1215,8 @@ class Realtime:
         await self._broadcast(
             runtime, {"type": "participant_left", "participant_id": participant_id, "reason": reason}
         )
-        timeout = await self._empty_timeout(runtime)
-        self._maybe_schedule_empty(runtime, timeout)
+        if self._idle(runtime):  # the room's timeout is read only when it may be needed
+            self._maybe_schedule_empty(runtime, await self._empty_timeout(runtime))
 
     async def _empty_timeout(self, runtime: RoomRuntime) -> float:
         async with self.tx() as db:
