@@ -223,3 +223,26 @@ async def test_relative_work_dir_starts(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     async with LocalJanus(work_dir=Path("conclave-data") / "janus") as janus:
         assert janus.pid is not None
+
+
+async def test_a_port_taken_before_janus_binds_it_is_replaced(
+    local_janus: LocalJanus,
+    spawn_janus: Callable[..., Awaitable[LocalJanus]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ports are probed free, then bound by Janus a moment later; a port taken in between (here:
+    the namespace's other Janus already listens on it) makes Janus exit, and it starts again."""
+    from conclave.media import local
+
+    taken = int(local_janus.url.rsplit(":", 1)[1])
+    probes = iter([taken, taken + 1])
+    real_probe = local._free_port
+    monkeypatch.setattr(local, "_free_port", lambda: next(probes, None) or real_probe())
+    janus = await spawn_janus()
+    assert janus.url != local_janus.url
+    client = JanusClient(janus.node_settings())
+    try:
+        await client.connect()
+        assert (await client.info())["name"]
+    finally:
+        await client.close()

@@ -60,6 +60,10 @@ class LocalJanusError(MediaError):
     """The embedded Janus could not be started or did not become ready."""
 
 
+class _PortTaken(LocalJanusError):
+    """Janus exited because a port picked for it was taken in the meantime."""
+
+
 class JanusNotInstalled(LocalJanusError):
     """No usable ``janus`` binary or plugin folders were found on this host."""
 
@@ -110,6 +114,11 @@ def find_janus_layout(binary: str = "janus") -> JanusLayout:
     raise JanusNotInstalled(
         f"found {path} but no Janus plugin folder with the videoroom plugin under {prefix}/lib"
     )
+
+
+_PORT_ATTEMPTS = 3
+# What Janus's WebSockets transport logs when it cannot bind its port.
+_PORT_TAKEN_MARKER = "Error creating vhost for Websockets server"
 
 
 def _free_port() -> int:
@@ -208,7 +217,24 @@ class LocalJanus:
         await self.stop()
 
     async def start(self) -> None:
-        """Write the configuration, spawn Janus and wait until it answers ``info``."""
+        """Write the configuration, spawn Janus and wait until it answers ``info``.
+
+        Ports picked here were free a moment before Janus binds them, and another process (an
+        outgoing connection's ephemeral port, say) can take one in between. Janus then exits
+        at once; it is started again on fresh ports, a few times.
+        """
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            picked_ports = not self._ws_port
+            try:
+                await self._start_once()
+                return
+            except _PortTaken:
+                if not picked_ports or attempt == _PORT_ATTEMPTS:
+                    raise
+                logger.warning("Janus could not bind %s or %s; retrying", self._ws_port, self._admin_port)
+                self._ws_port = self._admin_port = 0
+
+    async def _start_once(self) -> None:
         layout = find_janus_layout(self._binary)
         if self._netns is not None and not self._netns.created:
             raise LocalJanusError(f"network namespace {self._netns.name or '(new)'} is not created")
@@ -253,9 +279,9 @@ class LocalJanus:
         except (TimeoutError, LocalJanusError) as exc:
             tail = self._log_tail()
             await self.stop()
-            raise LocalJanusError(
-                f"Janus did not become ready: {exc or 'timeout'}\n--- janus log ---\n{tail}"
-            ) from exc
+            failure = _PortTaken if _PORT_TAKEN_MARKER in tail else LocalJanusError
+            message = f"Janus did not become ready: {exc or 'timeout'}\n--- janus log ---\n{tail}"
+            raise failure(message) from exc
 
     async def stop(self) -> None:
         """Terminate the child (SIGTERM, then SIGKILL) and drop the temporary config."""
