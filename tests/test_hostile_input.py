@@ -75,3 +75,30 @@ async def test_a_body_that_is_not_utf8_is_a_400_in_each_surfaces_format(client: 
     )
     assert xrcloud.status_code == 400
     assert xrcloud.json()["statusCode"] == 400 and xrcloud.json()["body"] == {}
+
+
+async def test_text_the_database_cannot_store_is_a_400_on_every_backend(client: httpx.AsyncClient) -> None:
+    """PostgreSQL cannot store U+0000 and no driver can encode a lone surrogate; SQLite would
+    keep the first silently. Both are refused alike, wherever the text arrives."""
+    project = await create_project(client)
+    h = project.headers | {"Content-Type": "application/json"}
+    for method, path, body in (
+        ("GET", "/api/v1/rooms/ab%00c", None),
+        ("GET", "/api/v1/rooms?after=a%00b", None),
+        ("GET", "/api/v1/rooms?tag=a%00b", None),
+        ("POST", "/api/v1/rooms", b'{"description": "a\\u0000b"}'),
+        ("POST", "/api/v1/rooms", b'{"description": "lone \\ud800 surrogate"}'),
+        ("POST", "/api/v1/rooms", b'{"tags": ["ok", "\\u0000"]}'),
+    ):
+        response = await client.request(method, path, content=body, headers=h)
+        assert response.status_code == 400, (path, body, response.text)
+        assert response.json()["error"]["code"] == "invalid_characters"
+    videsk = await client.post("/vpaas/rooms", content=b'{"name": "a\\u0000"}', headers=h)
+    assert videsk.status_code == 400 and videsk.json()["className"] == "bad-request"
+
+    # No false alarms: an emoji's surrogate pair, and an escaped backslash before "u0000".
+    fine = await client.post(
+        "/api/v1/rooms", content=b'{"description": "\\ud83d\\ude00 \\\\u0000"}', headers=h
+    )
+    assert fine.status_code == 200, fine.text
+    assert fine.json()["description"] == "\U0001f600 \\u0000"

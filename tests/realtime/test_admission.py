@@ -218,3 +218,19 @@ async def test_binary_frames_are_protocol_errors(server: Server, api: Api) -> No
     await joined.send(type="ping", id=1)
     assert (await joined.recv())["type"] == "pong"  # the socket is still served
     await joined.send(type="leave")
+
+
+async def test_text_the_database_cannot_store_is_refused_on_the_socket(server: Server, api: Api) -> None:
+    room = await api.room()
+    in_url = await Client.connect(server, "room=a%00b&join=1")
+    assert (await in_url.recv())["code"] == "invalid_characters"
+    assert await in_url.closed_with() == 4400
+
+    talker = await Client.connect(server, f"token={await api.token(room['id'], u='T')}")
+    await talker.join()
+    await talker.connection.send('{"type": "chat", "message": "a\\u0000b", "id": 3}')
+    refused = await talker.recv()
+    assert (refused["type"], refused["code"]) == ("error", "invalid_characters")
+    await talker.send(type="chat", message="fine \U0001f600", id=4)
+    assert (await talker.expect("chat_message"))["message"]["message"] == "fine \U0001f600"
+    await talker.send(type="leave")

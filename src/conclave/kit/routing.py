@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from conclave.kit.errors import ConclaveError
 from conclave.kit.exception_handlers import as_conclave_error
+from conclave.kit.text_input import has_unstorable, json_has_unstorable, refused_text, unstorable_text
 from conclave.kit.transaction import finish
 
 _STATE_KEY = "db_session"
@@ -48,14 +49,33 @@ class TransactionalRoute(APIRoute):
 
         async def transactional_handler(request: Request) -> Response:
             try:
+                await _refuse_unstorable_text(request)
                 response = await handler(request)
-            except BaseException:
+            except BaseException as exc:
                 await _finish(request, commit=False)
+                refusal = refused_text(exc)
+                if refusal is not None:
+                    raise refusal from exc
                 raise
-            await _finish(request, commit=response.status_code < 400)
+            try:
+                await _finish(request, commit=response.status_code < 400)
+            except Exception as exc:  # the flush at commit can meet the input's characters too
+                refusal = refused_text(exc)
+                if refusal is not None:
+                    raise refusal from exc
+                raise
             return response
 
         return transactional_handler
+
+
+async def _refuse_unstorable_text(request: Request) -> None:
+    """Refuse text the database cannot store in the path, the query or a JSON body (see
+    ``kit.text_input``); the body is read once here and cached for the route."""
+    if has_unstorable(request.scope["path"]) or has_unstorable(list(request.query_params.multi_items())):
+        raise unstorable_text()
+    if "json" in request.headers.get("content-type", "") and json_has_unstorable(await request.body()):
+        raise unstorable_text()
 
 
 async def _finish(request: Request, *, commit: bool) -> None:

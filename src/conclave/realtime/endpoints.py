@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from conclave.kit.errors import ConclaveError
+from conclave.kit.text_input import has_unstorable, unstorable_text
 from conclave.realtime import protocol as p
 from conclave.realtime.service import Peer, Realtime, RealtimeError, receive_text
 from conclave.sessions.service import JoinRefused
@@ -45,6 +46,11 @@ def _join_in_url(socket: WebSocket, *, subscribe: bool) -> p.Join | None:
 async def realtime_socket(socket: WebSocket) -> None:
     """Join a room: ``?token=<access token>``, or ``?room=<id or friendly_url>`` for public rooms."""
     realtime: Realtime = socket.app.state.realtime
+    if has_unstorable(list(socket.query_params.multi_items())):
+        await socket.accept()
+        refused = unstorable_text()
+        await _refuse(socket, p.CLOSE_PROTOCOL, refused.code, refused.message)
+        return
     token, room_ref = socket.query_params.get("token"), socket.query_params.get("room")
     # ``subscribe=1`` announces a subscribing join: Janus prepares the subscriber while the
     # handshake completes and the join travels, instead of after the admission.

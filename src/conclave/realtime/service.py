@@ -33,6 +33,7 @@ from conclave.kit.errors import ConclaveError, ValidationFailed
 from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.ids import new_id
 from conclave.kit.sqlite_inline import yielding_while
+from conclave.kit.text_input import has_unstorable, unstorable_text
 from conclave.kit.time import isoformat
 from conclave.kit.transaction import transaction
 from conclave.media.nodes import MediaNodes
@@ -273,6 +274,9 @@ class Realtime:
             data = json.loads(raw)
         except json.JSONDecodeError:
             raise RealtimeError("invalid message: malformed JSON", code="invalid_message") from None
+        if has_unstorable(data):
+            refused = unstorable_text()
+            raise RealtimeError(f"invalid message: {refused.message}", code=refused.code)
         kind = data.get("type") if isinstance(data, dict) else None
         try:
             if isinstance(kind, str) and kind in self.extensions:
