@@ -102,3 +102,13 @@ async def test_text_the_database_cannot_store_is_a_400_on_every_backend(client: 
     )
     assert fine.status_code == 200, fine.text
     assert fine.json()["description"] == "\U0001f600 \\u0000"
+
+
+async def test_project_limits_beyond_what_is_stored_are_refused(client: httpx.AsyncClient) -> None:
+    org = await create_org(client)
+    body = {"name": "big", "limits": {"max_api_calls_per_day": 2**34}}
+    response = await client.post("/api/v1/projects", json=body, headers=org.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+    body["limits"] = {"max_api_calls_per_day": 2**31 - 1}
+    assert (await client.post("/api/v1/projects", json=body, headers=org.headers)).status_code == 200

@@ -11,14 +11,16 @@ from conclave.kit.schemas import RequestModel, ResponseModel, Timestamp
 ProjectStatus = Literal["active", "inactive", "suspended"]
 WebhookFormat = Literal["conclave", "xrcloud"]
 Name = Field(min_length=1, max_length=200)
+MAX_LIMIT = 2**31 - 1
 Url = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
 
 
 class ProjectLimits(RequestModel):
-    max_active_rooms: int | None = Field(default=None, ge=0)
-    max_daily_rooms: int | None = Field(default=None, ge=0)
-    max_participants_per_room: int | None = Field(default=None, ge=1)
-    max_api_calls_per_day: int | None = Field(default=None, ge=0)
+    # Stored as 32-bit integers (PostgreSQL refused larger ones with a 500).
+    max_active_rooms: int | None = Field(default=None, ge=0, le=MAX_LIMIT)
+    max_daily_rooms: int | None = Field(default=None, ge=0, le=MAX_LIMIT)
+    max_participants_per_room: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    max_api_calls_per_day: int | None = Field(default=None, ge=0, le=MAX_LIMIT)
 
 
 class CredentialImport(RequestModel):
