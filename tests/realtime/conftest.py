@@ -100,8 +100,9 @@ def make_server(tmp: Path, **env: str) -> Server:
         missing_component("the janus binary is not installed (apt-get install janus)")
     if os.geteuid() != 0 or shutil.which("ip") is None:
         missing_component("Janus runs in a network namespace here: root and iproute2 are required")
+    inherited = {name: value for name, value in os.environ.items() if name != "CONCLAVE_DATABASE_URL"}
     values = {
-        **os.environ,
+        **inherited,
         "CONCLAVE_DATA_DIR": str(tmp),
         "CONCLAVE_PORT": str(_free_port()),
         "CONCLAVE_JANUS_NETNS": "true",
@@ -113,7 +114,6 @@ def make_server(tmp: Path, **env: str) -> Server:
         "CONCLAVE_SESSION_HEARTBEAT_SECONDS": "1",
         **env,
     }
-    values.pop("CONCLAVE_DATABASE_URL", None)
     return Server(data_dir=tmp, port=int(values["CONCLAVE_PORT"]), env=values)
 
 
