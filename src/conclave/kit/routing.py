@@ -53,16 +53,12 @@ class TransactionalRoute(APIRoute):
                 response = await handler(request)
             except BaseException as exc:
                 await _finish(request, commit=False)
-                refusal = refused_text(exc)
-                if refusal is not None:
-                    raise refusal from exc
+                _raise_refusal_for(exc)
                 raise
             try:
                 await _finish(request, commit=response.status_code < 400)
             except Exception as exc:  # the flush at commit can meet the input's characters too
-                refusal = refused_text(exc)
-                if refusal is not None:
-                    raise refusal from exc
+                _raise_refusal_for(exc)
                 raise
             return response
 
@@ -76,6 +72,13 @@ async def _refuse_unstorable_text(request: Request) -> None:
         raise unstorable_text()
     if "json" in request.headers.get("content-type", "") and json_has_unstorable(await request.body()):
         raise unstorable_text()
+
+
+def _raise_refusal_for(exc: BaseException) -> None:
+    """Raise the 400 instead when ``exc`` came from the input's characters (``kit.text_input``)."""
+    refusal = refused_text(exc)
+    if refusal is not None:
+        raise refusal from exc
 
 
 async def _finish(request: Request, *, commit: bool) -> None:
