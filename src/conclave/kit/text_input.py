@@ -1,8 +1,8 @@
 """Text the database cannot store is refused with a 400, on every backend alike.
 
-Why this exists: PostgreSQL text cannot hold U+0000 (the statement fails, SQLSTATE 22021) and a
-lone UTF-16 surrogate cannot even be encoded for the driver; both surfaced as a 500 on any path,
-query or body carrying one, while SQLite stored them silently. So requests are checked where
+Why this exists: PostgreSQL text cannot hold U+0000 (the statement fails, SQLSTATE 22021), while
+SQLite stores it silently, and a lone UTF-16 surrogate cannot even be encoded for either driver.
+Both surfaced as a 500 on any path, query or body carrying one. So requests are checked where
 they enter (the route class, realtime frames), and a database refusal of the same kind that
 slips past (a multipart field, say) is translated to the same 400.
 """
