@@ -22,7 +22,7 @@ router = APIRouter(tags=["realtime"])
 
 async def _refuse(socket: WebSocket, code: int, error: str, message: str) -> None:
     with contextlib.suppress(Exception):
-        await socket.send_json({"type": "error", "code": error, "message": message})
+        await socket.send_json(p.error_frame(error, message))
         await socket.close(code=code, reason=message[:120])
 
 
@@ -99,10 +99,7 @@ async def _serve(socket: WebSocket, realtime: Realtime, peer: Peer) -> None:
                     raise RealtimeError("already joined", code="already_joined")
                 await realtime.handle(peer, message)
             except ConclaveError as exc:
-                reply: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
-                if message is not None and getattr(message, "id", None) is not None:
-                    reply["reply_to"] = message.id
-                await peer.send(reply)
+                await peer.send(p.error_frame(exc.code, exc.message, message))
     except WebSocketDisconnect:
         pass
     except Exception:

@@ -19,6 +19,16 @@ JOIN_TIMEOUT_SECONDS = 10.0
 TRUE_QUERY_VALUES = frozenset({"1", "true"})
 
 
+def answer(frame: dict[str, Any], request: Any = None) -> dict[str, Any]:
+    """``frame`` as the reply to ``request``: with ``reply_to`` when the request had an ``id``."""
+    request_id = getattr(request, "id", None)
+    return frame if request_id is None else {**frame, "reply_to": request_id}
+
+
+def error_frame(code: str, message: str, request: Any = None) -> dict[str, Any]:
+    return answer({"type": "error", "code": code, "message": message}, request)
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

@@ -705,22 +705,20 @@ class Realtime:
         except WebSocketDisconnect:
             return False
         except RealtimeError as exc:
-            await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+            await socket.send_json(p.error_frame(exc.code, exc.message))
             return True
-        reply_to = {"reply_to": message.id} if getattr(message, "id", None) is not None else {}
         if isinstance(message, p.Leave):
             await socket.close(code=1000, reason="left")
             return False
         if isinstance(message, p.Ping):
-            await socket.send_json({"type": "pong", **reply_to})
+            await socket.send_json(p.answer({"type": "pong"}, message))
             return True
         await socket.send_json(
-            {
-                "type": "error",
-                "code": "waiting_for_admission",
-                "message": "a moderator has not admitted you yet: only 'ping' and 'leave' are accepted",
-                **reply_to,
-            }
+            p.error_frame(
+                "waiting_for_admission",
+                "a moderator has not admitted you yet: only 'ping' and 'leave' are accepted",
+                message,
+            )
         )
         return True
 
@@ -789,9 +787,7 @@ class Realtime:
             )
             reply = await extension(context, message)
         if reply is not None:
-            if message.id is not None:
-                reply["reply_to"] = message.id
-            await peer.send(reply)
+            await peer.send(p.answer(reply, message))
 
     @staticmethod
     def _require(peer: Peer, permission: str) -> None:
@@ -881,12 +877,7 @@ class Realtime:
         async with self.tx() as db:
             await self.sessions.set_feed(db, peer.project_id, peer.participant_id, result.feed_id)
         await peer.send(
-            {
-                "type": "published",
-                "feed_id": result.feed_id,
-                "sdp": result.sdp_answer,
-                **({"reply_to": message.id} if message.id is not None else {}),
-            }
+            p.answer({"type": "published", "feed_id": result.feed_id, "sdp": result.sdp_answer}, message)
         )
         # The feed is announced when its PeerConnection is up (WEBRTC_UP): Janus refuses to
         # subscribe anyone to a publisher whose media has not started ("No such feed").
@@ -963,12 +954,7 @@ class Realtime:
                 # 428 "No such feed": the feed's media is up but not yet usable inside the room.
                 retry = isinstance(exc, MediaRequestFailed) and exc.code == 428 and attempt < 5
                 if not retry:
-                    failure = {
-                        "type": "error",
-                        "code": "media_error",
-                        "message": f"subscription failed: {exc}",
-                    }
-                    await peer.send(failure)
+                    await peer.send(p.error_frame("media_error", f"subscription failed: {exc}"))
                     return
                 await asyncio.sleep(0.1 * 2**attempt)
         if offer is not None:
