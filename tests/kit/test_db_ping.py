@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -30,28 +32,31 @@ async def _terminate(database_url: str, pid: int) -> None:
         await admin.close()
 
 
-async def test_a_connection_that_died_while_idle_is_replaced_without_an_error(database_url: str) -> None:
-    engine = create_engine(database_url, ping_after_idle_s=0.05)
+@contextlib.asynccontextmanager
+async def pool_with_a_dead_connection(
+    database_url: str, ping_after_idle_s: float
+) -> AsyncIterator[tuple[AsyncEngine, int]]:
+    """An engine whose one pooled connection was killed 0.2 s ago, and that connection's pid."""
+    engine = create_engine(database_url, ping_after_idle_s=ping_after_idle_s)
     try:
-        first = await _backend_pid(engine)
-        await _terminate(database_url, first)
-        await asyncio.sleep(0.2)  # longer than ping_after_idle_s: the checkout pings
-        assert await _backend_pid(engine) != first
+        killed = await _backend_pid(engine)
+        await _terminate(database_url, killed)
+        await asyncio.sleep(0.2)
+        yield engine, killed
     finally:
         await engine.dispose()
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_without_an_error(database_url: str) -> None:
+    async with pool_with_a_dead_connection(database_url, ping_after_idle_s=0.05) as (engine, killed):
+        assert await _backend_pid(engine) != killed  # idle longer than 0.05 s: the checkout pinged
 
 
 async def test_a_connection_used_a_moment_ago_is_not_pinged(database_url: str) -> None:
     """The other side of the trade: no ping round trip for a busy pool (and proof the one above pings)."""
-    engine = create_engine(database_url, ping_after_idle_s=60)
-    try:
-        first = await _backend_pid(engine)
-        await _terminate(database_url, first)
-        await asyncio.sleep(0.2)
+    async with pool_with_a_dead_connection(database_url, ping_after_idle_s=60) as (engine, killed):
         with pytest.raises(DBAPIError) as failure:
             await _backend_pid(engine)
         assert failure.value.connection_invalidated
         # SQLAlchemy replaced the dead connection: the next request works again.
-        assert await _backend_pid(engine) != first
-    finally:
-        await engine.dispose()
+        assert await _backend_pid(engine) != killed
