@@ -31,6 +31,7 @@ from conclave.kit import exception_handlers
 from conclave.kit.crypto import SecretBox
 from conclave.kit.db import create_engine, create_sessionmaker, is_sqlite
 from conclave.kit.events import InProcessEventBus
+from conclave.kit.group_commit import GroupCommitter
 from conclave.kit.heap import settle_heap
 from conclave.kit.ids import new_id
 from conclave.kit.jobs import JobQueue, JobRunner
@@ -135,10 +136,12 @@ def build_runtime(settings: Settings) -> Runtime:
     sessionmaker = create_sessionmaker(engine)
     bus = InProcessEventBus()
     box = SecretBox(server_secrets.master_key)
-    tenancy = TenancyService(box)
-    access = AccessService(tenancy, settings.resolved_public_url, settings.access_token_ttl_seconds)
+    tenancy = TenancyService(box, cache_ttl_seconds=settings.cache_ttl_seconds)
+    access = AccessService(
+        tenancy, settings.resolved_public_url, settings.access_token_ttl_seconds, GroupCommitter(engine)
+    )
     scenes = SceneService(tenancy, settings.resolved_public_url)
-    rooms = RoomService(tenancy, access, scenes)
+    rooms = RoomService(tenancy, access, scenes, cache_ttl_seconds=settings.cache_ttl_seconds)
     events = EventLogService(rooms)
     jobs = JobQueue(max_attempts=settings.job_max_attempts)
     webhooks = WebhookService(
@@ -296,6 +299,8 @@ def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool =
             await runtime.runner.stop()
             await runtime.realtime.stop()
             await media.aclose()
+            if runtime.access.group_commit is not None:
+                await runtime.access.group_commit.drain()
             await engine.dispose()
 
     app = FastAPI(

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     admin_token: SecretStr | None = None
     access_token_ttl_seconds: int = 24 * 3600
+    # How long a cached credential, project or room may be trusted without a write from this
+    # process (see kit.read_cache); bounds what another process's changes take to be seen. 0 = off.
+    cache_ttl_seconds: float = Field(default=5.0, ge=0)
     auto_migrate: bool | None = None
     log_level: str = "info"
 

@@ -47,9 +47,9 @@ class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
         token: IssuedToken | None = (await self.session.execute(statement)).scalar_one_or_none()
         return token
 
-    async def add(self, **values: Any) -> None:
+    async def add(self, record: dict[str, Any]) -> None:
         """Record an issued token: a plain insert, since nothing reads the row back in this request."""
-        await self.session.execute(_INSERT_TOKEN, {"project_id": self.project_id, **values})
+        await self.session.execute(INSERT_ISSUED_TOKEN, {**record, "project_id": self.project_id})
 
     async def record_use(self, jti: str, ip: str | None, at: datetime) -> None:
         """Count one more use and keep the first one's time and address, in one statement.
@@ -61,7 +61,7 @@ class IssuedTokenRepository(ProjectScopedRepository[IssuedToken]):
         )
 
 
-_INSERT_TOKEN = insert(table_of(IssuedToken))
+INSERT_ISSUED_TOKEN = insert(table_of(IssuedToken))
 _FIRST_USE = IssuedToken.first_used_at.is_(None)
 _RECORD_USE = (
     update(IssuedToken)

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conclave.access.models import BanRule, IssuedToken, Role
 from conclave.access.permissions import BUILT_IN_ROLES, PERMISSIONS, permission_map
-from conclave.access.repository import BanRepository, IssuedTokenRepository, RoleRepository
+from conclave.access.repository import (
+    INSERT_ISSUED_TOKEN,
+    BanRepository,
+    IssuedTokenRepository,
+    RoleRepository,
+)
 from conclave.access.schemas import RoleCreate, RoleUpdate, TokenRequest
 from conclave.kit.errors import Conflict, NotFound, ValidationFailed
+from conclave.kit.group_commit import GroupCommitter
 from conclave.kit.ids import new_id
 from conclave.kit.pagination import PageParams
 from conclave.kit.time import from_timestamp, utcnow
-from conclave.rooms.models import Room
+from conclave.kit.transaction import has_used_database
 from conclave.tenancy.models import Project
 from conclave.tenancy.service import TenancyService
 
@@ -67,6 +75,19 @@ def _check_permissions(permissions: dict[str, bool]) -> None:
         )
 
 
+class TokenRoom(Protocol):
+    """What signing a token needs of its room: a ``Room`` row or its cached facts."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def friendly_url(self) -> str: ...
+    @property
+    def roles(self) -> Sequence[str]: ...
+    @property
+    def default_role(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class IssuedAccessToken:
     token: str
@@ -75,10 +96,17 @@ class IssuedAccessToken:
 
 
 class AccessService:
-    def __init__(self, tenancy: TenancyService, public_url: str, default_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        tenancy: TenancyService,
+        public_url: str,
+        default_ttl_seconds: int,
+        group_commit: GroupCommitter | None = None,
+    ) -> None:
         self.tenancy = tenancy
         self.public_url = public_url
         self.default_ttl_seconds = default_ttl_seconds
+        self.group_commit = group_commit
 
     # -- roles -------------------------------------------------------------------------------
 
@@ -213,13 +241,17 @@ class AccessService:
         """Tokens issued for a room, oldest first, with where and when each was first used."""
         return await IssuedTokenRepository(session, project_id).for_room(room_id)
 
-    def room_link(self, room: Room) -> str:
+    def room_link(self, room: TokenRoom) -> str:
         return f"{self.public_url}/meet/{room.friendly_url}"
 
     async def issue_token(
-        self, session: AsyncSession, project: Project, room: Room, data: TokenRequest
+        self, session: AsyncSession, project: Project, room: TokenRoom, data: TokenRequest
     ) -> IssuedAccessToken:
-        """Sign an HS256 JWT with the project's newest secret (``kid`` names it) and record its jti."""
+        """Sign an HS256 JWT with the project's newest secret (``kid`` names it) and record its jti.
+
+        The jti is recorded in the request's transaction if the request has used the database;
+        otherwise (everything it needed was cached) it joins the group commit (``kit.group_commit``).
+        """
         role = data.role or room.default_role
         if role not in room.roles:
             raise ValidationFailed(
@@ -259,14 +291,22 @@ class AccessService:
             "exp": exp,
         }
         token = jwt.encode(claims, keys[0].secret, algorithm="HS256", headers={"kid": keys[0].key_id})
-        await IssuedTokenRepository(session, project.id).add(
-            jti=jti,
-            room_id=room.id,
-            key_id=keys[0].key_id,
-            user_external_id=data.ud,
-            display_name=data.u,
-            role=role,
-            not_before=from_timestamp(nbf),
-            expires_at=from_timestamp(exp),
-        )
+        record = {
+            "jti": jti,
+            "project_id": project.id,
+            "room_id": room.id,
+            "key_id": keys[0].key_id,
+            "user_external_id": data.ud,
+            "display_name": data.u,
+            "role": role,
+            "not_before": from_timestamp(nbf),
+            "expires_at": from_timestamp(exp),
+        }
+        if self.group_commit is None or has_used_database(session):
+            await IssuedTokenRepository(session, project.id).add(record)
+        else:
+            try:
+                await self.group_commit.insert(INSERT_ISSUED_TOKEN, record)
+            except IntegrityError:  # the room was deleted since it was read (from the cache)
+                raise NotFound(f"room {room.id!r} not found", code="room_not_found") from None
         return IssuedAccessToken(token=token, link=f"{self.room_link(room)}?token={token}", jti=jti)

@@ -11,13 +11,33 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from conclave.kit.events import EventBus, peek_pending, take_pending
 
 log = logging.getLogger(__name__)
 
 _ON_COMMIT_KEY = "conclave.on_commit"
+_CONNECTED_KEY = "conclave.connected"
+
+
+@event.listens_for(Session, "after_begin")
+def _note_connection(session: Session, _transaction: object, _connection: object) -> None:
+    session.info[_CONNECTED_KEY] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction: object) -> None:
+    if getattr(transaction, "parent", None) is None:
+        session.info.pop(_CONNECTED_KEY, None)
+
+
+def has_used_database(session: AsyncSession) -> bool:
+    """Whether the session's current transaction has run SQL (``in_transaction`` is also true after
+    a mere ``session.add``, which touches no connection)."""
+    return bool(session.info.get(_CONNECTED_KEY))
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -30,6 +50,11 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
 async def finish(session: AsyncSession, bus: EventBus, *, commit: bool) -> None:
     """Commit (or roll back) and close; publish the transaction's events only after a commit."""
     callbacks: list[Callable[[], None]] = []
+    if _untouched(session):
+        # Nothing to commit or roll back, and no connection to give back: closing only forgets
+        # the session's objects, without I/O, so it needs no trip through the async adapter.
+        session.sync_session.close()
+        return
     try:
         if commit:
             pending = peek_pending(session)
@@ -57,6 +82,18 @@ async def finish(session: AsyncSession, bus: EventBus, *, commit: bool) -> None:
             log.exception("after-commit callback failed")
     if events:
         await bus.publish(events)
+
+
+def _untouched(session: AsyncSession) -> bool:
+    """The session ran no SQL, holds no change, and has no event or callback waiting for a commit."""
+    return not (
+        has_used_database(session)
+        or session.new
+        or session.dirty
+        or session.deleted
+        or peek_pending(session)
+        or session.info.get(_ON_COMMIT_KEY)
+    )
 
 
 @asynccontextmanager

@@ -175,7 +175,7 @@ async def download_recording(
     if signature is not None and expires is not None:
         found = await recordings.download_signed(db, recording_id, file, expires, signature)
     else:
-        project = await authenticated_project(request, db, request.app.state.tenancy)
+        project = await authenticated_project(request)
         found = await recordings.download(db, project.id, recording_id, file)
     return await _file_response(recordings, found, request.headers.get("range"))
 

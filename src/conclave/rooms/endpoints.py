@@ -114,6 +114,6 @@ async def issue_room_token(
     body: TokenRequest | None = None,
 ) -> TokenOut:
     """An HS256 JWT for one participant, signed with the project secret, and a link that opens the room."""
-    target = await rooms.get_room(session, project.id, room, with_tags=False)
+    target = await rooms.token_room(session, project.id, room)
     issued = await access.issue_token(session, project, target, body or TokenRequest())
     return TokenOut(token=issued.token, link=issued.link)

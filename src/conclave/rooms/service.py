@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from conclave.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conclave.kit.events import DomainEvent, emit
 from conclave.kit.ids import new_friendly_url
 from conclave.kit.pagination import PageParams
+from conclave.kit.read_cache import ReadCache, attached
 from conclave.kit.time import utcnow
 from conclave.rooms.models import Room, RoomTag
 from conclave.rooms.repository import (
@@ -53,13 +55,32 @@ def _provided_settings(data: RoomSettingsInput) -> dict[str, Any]:
     return values
 
 
+@dataclass(frozen=True)
+class TokenRoomFacts:
+    """A room as signing a token sees it (``access.service.TokenRoom``), cached by its reference."""
+
+    id: str
+    friendly_url: str
+    roles: tuple[str, ...]
+    default_role: str
+
+
 class RoomService:
     def __init__(
-        self, tenancy: TenancyService, access: AccessService, scenes: SceneService | None = None
+        self,
+        tenancy: TenancyService,
+        access: AccessService,
+        scenes: SceneService | None = None,
+        *,
+        cache_ttl_seconds: float = 0.0,
     ) -> None:
         self.tenancy = tenancy
         self.access = access
         self.scenes = scenes
+        # A new room changes no other room's facts, so only updates and deletes empty it.
+        self._token_rooms: ReadCache[tuple[str, str], TokenRoomFacts] = ReadCache(
+            ("rooms",), ttl_seconds=cache_ttl_seconds, watch_inserts=False
+        )
 
     # -- default settings --------------------------------------------------------------------
 
@@ -79,6 +100,7 @@ class RoomService:
         await self._check_roles(session, project, merged["roles"], merged["default_role"])
         if "max_participants" in changes:
             self._check_participant_limit(project, changes["max_participants"])
+        project = attached(session, project)
         await self.tenancy.set_room_defaults(project, {**project.room_defaults, **changes})
         if "domain" in data.model_fields_set:
             project.domain = data.domain
@@ -89,11 +111,25 @@ class RoomService:
     async def get_room(
         self, session: AsyncSession, project_id: str, ref: str, *, with_tags: bool = True
     ) -> Room:
-        """``with_tags=False`` skips loading tags for callers that never show the room (token issue)."""
+        """``with_tags=False`` skips loading tags for callers that never show the room."""
         room = await RoomRepository(session, project_id).by_ref(ref, with_tags=with_tags)
         if room is None:
             raise NotFound(f"room {ref!r} not found", code="room_not_found")
         return room
+
+    async def token_room(self, session: AsyncSession, project_id: str, ref: str) -> TokenRoomFacts:
+        """The room a token request names (UUID or friendly_url), from the cache when it can.
+
+        A room deleted since it was cached is caught when the token's row is written: its
+        foreign key fails and the request answers 404 (``AccessService.issue_token``).
+        """
+        facts = self._token_rooms.get((project_id, ref))
+        if facts is None:
+            generation = self._token_rooms.generation()
+            room = await self.get_room(session, project_id, ref, with_tags=False)
+            facts = TokenRoomFacts(room.id, room.friendly_url, tuple(room.roles), room.default_role)
+            self._token_rooms.put((project_id, ref), facts, generation)
+        return facts
 
     async def list_rooms(
         self, session: AsyncSession, project_id: str, params: PageParams, tags: list[str]

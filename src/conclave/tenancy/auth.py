@@ -52,8 +52,13 @@ tenancy_service = from_state("tenancy")
 Tenancy = Annotated[TenancyService, Depends(tenancy_service)]
 
 
-async def authenticated_project(request: Request, session: Session, tenancy: Tenancy) -> Project:
+async def authenticated_project(request: Request) -> Project:
+    # The session and the service are taken here rather than as sub-dependencies: this runs on
+    # every native request, and each dependency FastAPI resolves costs about as much as the
+    # cached authentication itself.
     username, secret = parse_authorization(request.headers.get("authorization"))
+    session = await get_session(request)
+    tenancy: TenancyService = request.app.state.tenancy
     project = await tenancy.authenticate_project(session, secret, username=username)
     if project.max_api_calls_per_day is not None:
         await tenancy.count_api_call(session, project)

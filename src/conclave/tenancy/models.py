@@ -73,9 +73,14 @@ class Credential(IdMixin, Base):
     __table_args__ = (CheckConstraint("(organization_id IS NULL) <> (project_id IS NULL)", name="one_owner"),)
 
     def is_usable(self, now: datetime) -> bool:
-        if self.revoked_at is not None and self.revoked_at <= now:
-            return False
-        return self.expires_at is None or self.expires_at > now
+        return usable_between(self.revoked_at, self.expires_at, now)
+
+
+def usable_between(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:
+    """Whether a credential with these times works at ``now`` (also for cached copies of its row)."""
+    if revoked_at is not None and revoked_at <= now:
+        return False
+    return expires_at is None or expires_at > now
 
 
 class ProjectDailyUsage(Base):

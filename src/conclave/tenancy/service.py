@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +12,9 @@ from conclave.kit.crypto import SecretBox
 from conclave.kit.errors import Conflict, Forbidden, NotFound, QuotaExceeded, Unauthorized
 from conclave.kit.ids import new_app_id, new_key_id, new_secret
 from conclave.kit.pagination import PageParams
+from conclave.kit.read_cache import ReadCache, detached_row, row_values
 from conclave.kit.time import today, utcnow
-from conclave.tenancy.models import LIMIT_NAMES, Credential, Organization, Project
+from conclave.tenancy.models import LIMIT_NAMES, Credential, Organization, Project, usable_between
 from conclave.tenancy.repository import TenancyRepository
 from conclave.tenancy.schemas import ProjectCreate, ProjectFields
 
@@ -40,6 +41,25 @@ class SigningKey:
     secret: str
 
 
+@dataclass(frozen=True)
+class _ProjectKey:
+    """What authenticating with one project secret needs, cached by the secret's digest."""
+
+    key_id: str
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    project: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _KeyWindow:
+    """A project secret (decrypted) with the times it works between, cached per project."""
+
+    key: SigningKey
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+
 def credential_status(credential: Credential) -> Literal["active", "expiring", "revoked"]:
     now = utcnow()
     if not credential.is_usable(now):
@@ -47,9 +67,18 @@ def credential_status(credential: Credential) -> Literal["active", "expiring", "
     return "expiring" if credential.expires_at is not None else "active"
 
 
+_TENANCY_TABLES = ("organizations", "projects", "credentials")
+
+
 class TenancyService:
-    def __init__(self, box: SecretBox) -> None:
+    def __init__(self, box: SecretBox, *, cache_ttl_seconds: float = 0.0) -> None:
         self.box = box
+        self._project_keys: ReadCache[str, _ProjectKey] = ReadCache(
+            _TENANCY_TABLES, ttl_seconds=cache_ttl_seconds
+        )
+        self._signing_keys: ReadCache[str, tuple[_KeyWindow, ...]] = ReadCache(
+            _TENANCY_TABLES, ttl_seconds=cache_ttl_seconds
+        )
 
     # -- credentials -------------------------------------------------------------------------
 
@@ -321,13 +350,28 @@ class TenancyService:
     ) -> Project:
         """Resolve a project from its secret; inactive and suspended projects are refused (403).
 
-        One query (credential joined to its project): this runs on every native request.
+        This runs on every native request: the credential joined to its project is read in one
+        query, then served from a cache (``kit.read_cache``) until a tenancy row changes. The
+        project comes back detached (hit or miss alike); ``kit.read_cache.attached`` makes it
+        changeable in the session.
         """
-        found = await TenancyRepository(session).project_credential_by_digest(self.box.digest(secret))
-        if found is None or not found[0].is_usable(utcnow()):
+        digest = self.box.digest(secret)
+        found = self._project_keys.get(digest)
+        if found is None:
+            generation = self._project_keys.generation()
+            row = await TenancyRepository(session).project_credential_by_digest(digest)
+            if row is None:
+                raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
+            credential, loaded = row
+            found = _ProjectKey(
+                credential.key_id, credential.revoked_at, credential.expires_at, row_values(loaded)
+            )
+            session.expunge(loaded)
+            self._project_keys.put(digest, found, generation)
+        if not usable_between(found.revoked_at, found.expires_at, utcnow()):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
-        credential, project = found
-        if username is not None and username not in (project.id, credential.key_id):
+        project = detached_row(Project, found.project)
+        if username is not None and username not in (project.id, found.key_id):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
         if project.status != "active":
             raise Forbidden(
@@ -337,10 +381,19 @@ class TenancyService:
 
     async def signing_keys(self, session: AsyncSession, project_id: str) -> list[SigningKey]:
         """The project's usable secrets, newest first: the first signs, all verify."""
+        windows = self._signing_keys.get(project_id)
+        if windows is None:
+            generation = self._signing_keys.generation()
+            credentials = await TenancyRepository(session).credentials_of_project(project_id)
+            loaded_at = utcnow()
+            windows = tuple(
+                _KeyWindow(SigningKey(c.key_id, self.reveal(c)), c.revoked_at, c.expires_at)
+                for c in reversed(credentials)
+                if c.is_usable(loaded_at)
+            )
+            self._signing_keys.put(project_id, windows, generation)
         now = utcnow()
-        credentials = await TenancyRepository(session).credentials_of_project(project_id)
-        usable = [c for c in reversed(credentials) if c.is_usable(now)]
-        return [SigningKey(c.key_id, self.reveal(c)) for c in usable]
+        return [w.key for w in windows if usable_between(w.revoked_at, w.expires_at, now)]
 
     # -- limits ------------------------------------------------------------------------------
 

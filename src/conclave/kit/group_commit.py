@@ -1,0 +1,84 @@
+"""Group commit: the single-row INSERTs of many concurrent requests, written in one transaction.
+
+Why: recording an issued token is the only write a token request makes, and a transaction of its
+own per row cost more than the rest of the request. Concurrent requests queue their rows here;
+one writer inserts everything queued (``executemany`` per table) and commits once, then every
+waiting request returns. Each row is still committed before its request answers, so nothing is
+acknowledged that a crash could lose.
+
+If a batch fails (say one row breaks a foreign key because its room was just deleted), each row
+of it is retried alone, so only the request whose row is at fault sees the error.
+
+Only for rows that need no other write of their request to be visible: the writer uses its own
+connection, so a request that has already written in its own transaction must insert there
+instead (on SQLite its write lock would block the writer, and its rows are not visible yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MAX_BATCH_ROWS = 500
+
+_Queued = tuple[Insert, dict[str, Any], "asyncio.Future[None]"]
+
+
+class GroupCommitter:
+    def __init__(self, engine: AsyncEngine, *, max_batch_rows: int = MAX_BATCH_ROWS) -> None:
+        self.engine = engine
+        self.max_batch_rows = max_batch_rows
+        self._queue: list[_Queued] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def insert(self, statement: Insert, row: dict[str, Any]) -> None:
+        """Return once ``row`` is committed by ``statement`` (reuse one, for the compiled cache);
+        raise what inserting it alone raised."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((statement, row, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queue(), name="group-commit")
+        # Shielded: a request cancelled while waiting leaves its row to be written all the same.
+        await asyncio.shield(future)
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far is written (at shutdown, before the engine goes)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write_queue(self) -> None:
+        while self._queue:
+            batch = self._queue[: self.max_batch_rows]
+            del self._queue[: self.max_batch_rows]
+            try:
+                await self._write(batch)
+            except Exception:
+                for item in batch:
+                    await self._write_alone(item)
+            else:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def _write_alone(self, item: _Queued) -> None:
+        future = item[2]
+        try:
+            await self._write([item])
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            if not future.done():
+                future.set_result(None)
+
+    async def _write(self, batch: Sequence[_Queued]) -> None:
+        by_statement: dict[Insert, list[dict[str, Any]]] = {}
+        for statement, row, _ in batch:
+            by_statement.setdefault(statement, []).append(row)
+        async with self.engine.begin() as connection:
+            for statement, rows in by_statement.items():
+                await connection.execute(statement, rows)

@@ -1,0 +1,173 @@
+"""In-process read caches for hot rows, dropped whenever this process commits a write to their tables.
+
+Why: every native request authenticates its project, and every token names a room and is signed with
+a project secret. Reading those rows through the ORM cost more than everything else a token request
+does, so ``api_throughput`` could not get near its target while each request paid for them.
+
+Coherence, without a message bus between processes:
+
+- Session events note which tables a transaction wrote: the rows of its ORM flushes, and the table
+  of every INSERT, UPDATE or DELETE statement run through the session. Once the transaction has
+  *committed*, every cache watching one of those tables is emptied. A rollback forgets the notes.
+- A value read while such a commit happened may be older than that commit, so it is not stored: the
+  loader takes ``generation()`` before reading, and ``put`` drops the value if it has moved since.
+- Writers in other processes (``conclave worker``, the CLI) and plain ``text()`` SQL are not seen.
+  Entries therefore also expire after ``ttl_seconds`` (``CONCLAVE_CACHE_TTL_SECONDS``); 0 turns the
+  caches off.
+
+A cache may ignore inserts into a table (``watch_inserts=False``) when a new row cannot make a
+cached value wrong (a new room changes no other room's facts); negative results are never cached.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any, Generic, Literal, TypeVar
+
+from sqlalchemy import Table, event, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    UOWTransaction,
+    make_transient_to_detached,
+    object_mapper,
+)
+from sqlalchemy.orm.attributes import instance_state
+
+K = TypeVar("K")
+V = TypeVar("V")
+M = TypeVar("M")
+
+WriteKind = Literal["insert", "change"]
+Mark = tuple[str, WriteKind]
+
+_MARKS_KEY = "conclave.read_cache.marks"
+_generations: dict[Mark, int] = {}
+_caches: weakref.WeakSet[ReadCache[Any, Any]] = weakref.WeakSet()
+
+
+class ReadCache(Generic[K, V]):
+    """Values derived from rows of ``tables``, keyed by ``K``; see the module docstring."""
+
+    def __init__(
+        self,
+        tables: Iterable[str],
+        *,
+        ttl_seconds: float,
+        watch_inserts: bool = True,
+        max_entries: int = 10_000,
+    ) -> None:
+        kinds: tuple[WriteKind, ...] = ("insert", "change") if watch_inserts else ("change",)
+        self.marks = frozenset((table, kind) for table in tables for kind in kinds)
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[K, tuple[float, V]] = {}
+        _caches.add(self)
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl_seconds > 0
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return entry[1]
+
+    def generation(self) -> int:
+        """Take before reading what ``put`` will store; it moves with every commit that matters here."""
+        return sum(_generations.get(mark, 0) for mark in self.marks)
+
+    def put(self, key: K, value: V, generation: int) -> None:
+        if not self.enabled or generation != self.generation():
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = (time.monotonic() + self.ttl_seconds, value)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def row_values(instance: object) -> dict[str, Any]:
+    """A loaded row's column values, to cache and turn back into an instance (``detached_row``)."""
+    return {column.key: getattr(instance, column.key) for column in object_mapper(instance).column_attrs}
+
+
+def detached_row(model: type[M], values: Mapping[str, Any]) -> M:
+    """A new instance of ``model`` holding ``values``, detached as if loaded and then expunged.
+
+    No SQL is run. Reading it needs no session; to change it, pass it through ``attached``
+    first. JSON values are copied, so an in-place change to one never reaches the cache or
+    another request.
+    """
+    instance = inspect(model).class_manager.new_instance()
+    instance_state(instance).dict.update({key: _copied(value) for key, value in values.items()})
+    make_transient_to_detached(instance)
+    return instance  # type: ignore[no-any-return]
+
+
+def _copied(value: Any) -> Any:
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+def attached(session: AsyncSession, instance: M) -> M:
+    """``instance`` (perhaps from ``detached_row``) as a persistent row of ``session``, to change it.
+
+    Use the returned object: if the session already holds that row, it is the one returned.
+    """
+    state = instance_state(instance)
+    if state.session_id == session.sync_session.hash_key:
+        return instance
+    present = session.sync_session.identity_map.get(state.key) if state.key is not None else None
+    if present is not None:
+        return present
+    session.add(instance)
+    return instance
+
+
+def _mark(session: Session, table: str, kind: WriteKind) -> None:
+    marks: set[Mark] = session.info.setdefault(_MARKS_KEY, set())
+    marks.add((table, kind))
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed_rows(session: Session, _flush: UOWTransaction) -> None:
+    # In after_flush, new/dirty/deleted still list what this flush wrote.
+    for instances, kind in ((session.new, "insert"), (session.dirty, "change"), (session.deleted, "change")):
+        for instance in instances:
+            for table in object_mapper(instance).tables:
+                _mark(session, table.name, kind)  # type: ignore[arg-type]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)  # ORM entities give their annotated Table too
+    if isinstance(table, Table):
+        _mark(state.session, table.name, "insert" if state.is_insert else "change")
+
+
+@event.listens_for(Session, "after_commit")
+def _apply_marks(session: Session) -> None:
+    marks: set[Mark] | None = session.info.pop(_MARKS_KEY, None)
+    if not marks:
+        return
+    for mark in marks:
+        _generations[mark] = _generations.get(mark, 0) + 1
+    for cache in list(_caches):
+        if not cache.marks.isdisjoint(marks):
+            cache.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_marks(session: Session) -> None:
+    session.info.pop(_MARKS_KEY, None)

@@ -1,0 +1,106 @@
+"""Read caches are emptied by this process's commits to their tables, and only by commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conclave.kit.db import create_engine, create_sessionmaker
+from conclave.kit.read_cache import ReadCache, attached, detached_row, row_values
+from conclave.tenancy.models import Organization
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def _organization(sessions: async_sessionmaker[AsyncSession], name: str = "cached") -> str:
+    async with sessions() as session, session.begin():
+        organization = Organization(name=name)
+        session.add(organization)
+    return organization.id
+
+
+def _cache(**options: float | bool) -> ReadCache[str, str]:
+    ttl = float(options.pop("ttl_seconds", 60.0))
+    return ReadCache(("organizations",), ttl_seconds=ttl, **options)  # type: ignore[arg-type]
+
+
+async def test_a_committed_change_empties_the_cache_and_a_rollback_does_not(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    organization_id = await _organization(sessions)
+    cache = _cache()
+    cache.put("key", "value", cache.generation())
+    async with sessions() as session:
+        (await session.get(Organization, organization_id)).name = "renamed"  # type: ignore[union-attr]
+        await session.flush()
+        await session.rollback()
+    assert cache.get("key") == "value"
+
+    async with sessions() as session, session.begin():
+        (await session.get(Organization, organization_id)).name = "renamed"  # type: ignore[union-attr]
+    assert cache.get("key") is None
+
+    cache.put("key", "value", cache.generation())
+    async with sessions() as session, session.begin():  # a bulk UPDATE through the session counts too
+        await session.execute(update(Organization).where(Organization.id == organization_id).values(name="x"))
+    assert cache.get("key") is None
+
+
+async def test_a_value_read_across_a_commit_is_not_stored(sessions: async_sessionmaker[AsyncSession]) -> None:
+    organization_id = await _organization(sessions)
+    cache = _cache()
+    generation = cache.generation()  # a reader starts ...
+    async with sessions() as session, session.begin():  # ... a writer commits meanwhile ...
+        (await session.get(Organization, organization_id)).name = "newer"  # type: ignore[union-attr]
+    cache.put("key", "what the reader saw", generation)  # ... and the reader's value may be older
+    assert cache.get("key") is None
+    cache.put("key", "fresh", cache.generation())
+    assert cache.get("key") == "fresh"
+
+
+async def test_inserts_empty_only_caches_that_watch_them(sessions: async_sessionmaker[AsyncSession]) -> None:
+    watching = _cache()
+    ignoring = _cache(watch_inserts=False)
+    for cache in (watching, ignoring):
+        cache.put("key", "value", cache.generation())
+    await _organization(sessions, "another")
+    assert watching.get("key") is None
+    assert ignoring.get("key") == "value"
+
+
+async def test_entries_expire_and_a_zero_ttl_caches_nothing() -> None:
+    brief = _cache(ttl_seconds=0.05)
+    brief.put("key", "value", brief.generation())
+    assert brief.get("key") == "value"
+    await asyncio.sleep(0.1)
+    assert brief.get("key") is None
+
+    off = _cache(ttl_seconds=0)
+    off.put("key", "value", off.generation())
+    assert off.get("key") is None
+
+
+async def test_a_detached_copy_changes_only_once_attached(sessions: async_sessionmaker[AsyncSession]) -> None:
+    organization_id = await _organization(sessions, "original")
+    async with sessions() as session:
+        values = row_values(await session.get(Organization, organization_id))
+    copy = detached_row(Organization, values)
+    assert copy.name == "original"
+    async with sessions() as session, session.begin():
+        mine = attached(session, copy)
+        assert mine is copy
+        mine.name = "changed"
+    async with sessions() as session:
+        assert (await session.get(Organization, organization_id)).name == "changed"  # type: ignore[union-attr]
+        # When the session already holds the row, that instance is the one to change.
+        held = await session.get(Organization, organization_id)
+        assert attached(session, detached_row(Organization, values)) is held
