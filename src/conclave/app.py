@@ -156,6 +156,7 @@ def build_runtime(settings: Settings) -> Runtime:
             disable_after_failures=settings.webhook_disable_after_failures,
             allow_private=settings.private_webhooks_allowed,
         ),
+        cache_ttl_seconds=settings.cache_ttl_seconds,
     )
     # Order matters only for readability: both write in the committing transaction.
     bus.subscribe_in_transaction(events.record)

@@ -9,7 +9,7 @@ import pytest
 
 from conclave.app import create_app
 from tests.conftest import PUBLIC_URL, make_settings
-from tests.factories import create_project
+from tests.factories import create_org, create_project, create_room
 from tests.webhooks.helpers import create_webhook
 
 
@@ -123,3 +123,29 @@ async def test_private_addresses_refused_in_production(database_url: str, tmp_pa
                         assert response.json()["error"]["code"] == "webhook_endpoint_refused"
         finally:
             await application.state.engine.dispose()
+
+
+async def test_a_webhook_added_after_events_gets_the_next_ones(client: httpx.AsyncClient) -> None:
+    """The outbox remembers projects without webhooks; adding one must end that at once."""
+    org = await create_org(client)
+    project = await create_project(client, org)
+    await create_room(client, project)  # an event while the project has no webhook at all
+    webhook = await create_webhook(client, project, "https://hooks.example.com/late", events=["room.*"])
+    room = await create_room(client, project)
+    deliveries = (
+        await client.get(f"/api/v1/webhooks/{webhook['id']}/deliveries", headers=project.headers)
+    ).json()
+    assert [(d["event"], d["room_id"]) for d in deliveries["data"]] == [("room.created", room["id"])]
+
+    other = await create_project(client, org)
+    await create_room(client, other)
+    body = {"webhook_url": "https://hooks.example.com/p"}
+    changed = await client.patch(f"/api/v1/projects/{other.id}", json=body, headers=org.headers)
+    assert changed.status_code == 200, changed.text
+    room = await create_room(client, other)
+    listed = (await client.get("/api/v1/webhooks", headers=other.headers)).json()
+    assert [w["source"] for w in listed["data"]] == ["project"]
+    deliveries = (
+        await client.get(f"/api/v1/webhooks/{listed['data'][0]['id']}/deliveries", headers=other.headers)
+    ).json()
+    assert [(d["event"], d["room_id"]) for d in deliveries["data"]] == [("room.created", room["id"])]

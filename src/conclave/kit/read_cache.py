@@ -109,13 +109,13 @@ def detached_row(model: type[M], values: Mapping[str, Any]) -> M:
     another request.
     """
     instance = inspect(model).class_manager.new_instance()
-    instance_state(instance).dict.update({key: _copied(value) for key, value in values.items()})
+    state = instance_state(instance)
+    state.dict.update(values)
+    for key, value in values.items():
+        if isinstance(value, dict | list):
+            state.dict[key] = copy.deepcopy(value)
     make_transient_to_detached(instance)
     return instance  # type: ignore[no-any-return]
-
-
-def _copied(value: Any) -> Any:
-    return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 def attached(session: AsyncSession, instance: M) -> M:

@@ -31,6 +31,7 @@ from conclave.kit.events import DomainEvent, EventBus
 from conclave.kit.ids import new_id, new_secret
 from conclave.kit.jobs import JobQueue, Reschedule, RunningJob, backoff_delay
 from conclave.kit.pagination import PageParams
+from conclave.kit.read_cache import ReadCache
 from conclave.kit.time import utcnow
 from conclave.kit.transaction import transaction
 from conclave.tenancy.models import Project
@@ -149,11 +150,18 @@ def conclave_payload(event: DomainEvent, project: Project) -> dict[str, Any] | N
 
 
 class WebhookService:
-    def __init__(self, box: SecretBox, jobs: JobQueue, policy: DeliveryPolicy) -> None:
+    def __init__(
+        self, box: SecretBox, jobs: JobQueue, policy: DeliveryPolicy, *, cache_ttl_seconds: float = 0.0
+    ) -> None:
         self.box = box
         self.jobs = jobs
         self.policy = policy
         self.formats: dict[str, PayloadFormatter] = {"conclave": conclave_payload}
+        # Projects known to have no webhook at all, so the outbox hook skips its query for them.
+        # Only the API (this process) gives a project its first endpoint or its webhook_url.
+        self._without_webhooks: ReadCache[str, bool] = ReadCache(
+            ("projects", "webhook_endpoints"), ttl_seconds=cache_ttl_seconds
+        )
 
     def register_format(self, name: str, formatter: PayloadFormatter) -> None:
         """A compatible surface's body for the events its platform sends (None: not sent)."""
@@ -173,9 +181,15 @@ class WebhookService:
         touched: set[str] = set()
         now = utcnow()
         for project_id, project_events in by_project.items():
+            if self._without_webhooks.get(project_id):
+                continue
+            generation = self._without_webhooks.generation()
             repository = WebhookRepository(session, project_id)
             project, known = await repository.project_and_endpoints()
             if project is None:  # the event announces the project's own deletion
+                continue
+            if not known and not project.webhook_url:
+                self._without_webhooks.put(project_id, True, generation)
                 continue
             current = next((e for e in known if e.source == "project"), None)
             synced = await self._sync_project_endpoint(session, repository, project, current)
