@@ -7,8 +7,12 @@ the same server and in the same run:
 
 - ``framework-floor``: the token route's shape (path parameter, optional ``TokenRequest`` body,
   ``TokenOut`` response model) with no work at all. No route of that shape can do better.
-- ``auth-floor``: the same, plus the real project authentication (one select through the request's
-  ``AsyncSession``) and the real transactional route class, but no write and no JWT.
+- ``auth-floor``: the same, plus the real project authentication (through its cache, see
+  ``kit.read_cache``, and the request's ``AsyncSession``) and the real transactional route class,
+  but no write and no JWT.
+- ``room-floor``: the create-room route's shape (optional ``RoomCreate`` body, a ``RoomOut`` of a
+  default room validated and returned) with no work at all. No route that creates a room can do
+  better.
 
 They are benchmark-only: they are added here, never by ``create_app``, and they sit first in the
 route table so their figures are the most favourable a route of their shape can get.
@@ -19,6 +23,9 @@ configured by the same ``CONCLAVE_*`` environment as ``conclave serve``.
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 
 from conclave.access.schemas import TokenOut, TokenRequest
@@ -27,14 +34,42 @@ from conclave.cli import serve_application
 from conclave.config import Settings
 from conclave.kit.route_index import index_included_routers
 from conclave.kit.routing import TransactionalRoute
+from conclave.kit.time import utcnow
+from conclave.rooms.schemas import RoomCreate, RoomOut
+from conclave.rooms.settings import project_defaults
 from conclave.tenancy.auth import CurrentProject
 
 PREFIX = "/_bench/rooms"
 FRAMEWORK_FLOOR_PATH = PREFIX + "/{room}/framework-floor"
 AUTH_FLOOR_PATH = PREFIX + "/{room}/auth-floor"
+ROOM_FLOOR_PATH = PREFIX + "/room-floor"
 # As long as a real token: an HS256 JWT with the claims the bench sends is about 330 characters.
 _TOKEN = "x" * 330
 _LINK = "http://127.0.0.1:8000/meet/bench?token=" + _TOKEN
+# What create-room answers for {"description": "bench"} with a project's default settings.
+_ROOM: dict[str, Any] = {
+    **project_defaults({}),
+    "domain": None,
+    "id": str(uuid.uuid4()),
+    "friendly_url": "bench-room-floor",
+    "external_id": None,
+    "name": None,
+    "description": "bench",
+    "kind": "video",
+    "room_url": "http://127.0.0.1:8000/meet/bench-room-floor",
+    "status": "idle",
+    "empty_timeout": None,
+    "tags": [],
+    "metadata": {},
+    "scheduled_start_at": None,
+    "nbf": None,
+    "exp": None,
+    "scene_id": None,
+    "return_url": None,
+    "created_at": utcnow(),
+    "updated_at": utcnow(),
+}
+RoomOut.model_validate(_ROOM)  # fail at start-up, not mid-run, if RoomOut changes
 
 
 def reference_router() -> APIRouter:
@@ -47,6 +82,10 @@ def reference_router() -> APIRouter:
     @router.post(AUTH_FLOOR_PATH, response_model=TokenOut)
     async def auth_floor(room: str, project: CurrentProject, body: TokenRequest | None = None) -> TokenOut:
         return TokenOut(token=_TOKEN, link=_LINK)
+
+    @router.post(ROOM_FLOOR_PATH, response_model=RoomOut)
+    async def room_floor(body: RoomCreate | None = None) -> RoomOut:
+        return RoomOut.model_validate(_ROOM)  # as create_room validates its view of the new room
 
     return router
 

@@ -43,7 +43,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The helper sits next to this script, which is not a package.
-from _reference_server import AUTH_FLOOR_PATH, FRAMEWORK_FLOOR_PATH
+from _reference_server import AUTH_FLOOR_PATH, FRAMEWORK_FLOOR_PATH, ROOM_FLOOR_PATH
 from _server import (
     DEFAULT_PG_ADMIN_DSN,
     BenchmarkSetupError,
@@ -109,21 +109,20 @@ class Measurement:
 
 
 TOKEN_BODY = json.dumps({"u": "Bench", "role": "attendee"})
+ROOM_BODY = json.dumps({"description": "bench"})
 
 
 def reference_scenarios(room_id: str) -> list[Scenario]:
-    """The token route's shape with no work, then with authentication only (see _reference_server)."""
-    return [
-        Scenario(
-            name,
-            "POST",
-            path.format(room=room_id),
-            TOKEN_BODY,
-            authenticated=True,
-            reference=True,
-        )
+    """The token route's shape with no work, then with authentication only, then the create-room
+    route's shape with no work (see _reference_server)."""
+    token_shaped = [
+        Scenario(name, "POST", path.format(room=room_id), TOKEN_BODY, authenticated=True, reference=True)
         for name, path in (("framework-floor", FRAMEWORK_FLOOR_PATH), ("auth-floor", AUTH_FLOOR_PATH))
     ]
+    room_shaped = Scenario(
+        "room-floor", "POST", ROOM_FLOOR_PATH, ROOM_BODY, authenticated=False, reference=True
+    )
+    return [*token_shaped, room_shaped]
 
 
 def scenarios(room_id: str, *, references: bool) -> list[Scenario]:
@@ -131,9 +130,7 @@ def scenarios(room_id: str, *, references: bool) -> list[Scenario]:
     return [
         Scenario(BASELINE, "GET", "/healthz", None, authenticated=False),
         *(reference_scenarios(room_id) if references else []),
-        Scenario(
-            "create-room", "POST", "/api/v1/rooms", json.dumps({"description": "bench"}), authenticated=True
-        ),
+        Scenario("create-room", "POST", "/api/v1/rooms", ROOM_BODY, authenticated=True),
         Scenario(
             "issue-token",
             "POST",
@@ -626,7 +623,7 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument(
         "--no-references",
         action="store_true",
-        help="skip the framework-floor and auth-floor reference routes and serve plain `conclave serve`",
+        help="skip the reference routes (framework-floor, auth-floor, room-floor): plain `conclave serve`",
     )
     args = parser.parse_args(argv)
     for name, low, high in (
@@ -737,7 +734,8 @@ def main(argv: list[str] | None = None) -> int:
             "req/s counts 2xx responses only.\n"
             "reference rows (not held to the target): framework-floor is the token route's shape "
             "(path parameter, JSON body, response model) doing no work; auth-floor adds the real "
-            "project authentication (one select); a route of their shape that does more work scores lower.\n"
+            "project authentication; room-floor is the create-room route's shape (RoomCreate body, "
+            "RoomOut response) doing no work. A route of their shape that does more work scores lower.\n"
             "cpu = cores used in the measured window by the server / its PostgreSQL backends / the load "
             "generator / unrelated processes."
         )
