@@ -1,4 +1,4 @@
-"""``conclave serve`` plus two reference routes that bound what any token-shaped route can reach.
+"""``conclave serve`` plus reference routes that bound what token- and room-shaped routes can reach.
 
 Why: ``api_throughput.py`` divides each scenario by ``GET /healthz``. That ratio mixes Conclave's own
 work with what FastAPI charges for a route that takes a path parameter and a JSON body and returns a
