@@ -28,6 +28,7 @@ import re
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,8 @@ class Measurement:
     client_cpu: float | None = None
     other_cpu: float | None = None
     reference: bool = False
+    # With several rounds: each round's ratio; ``ratio`` is their median.
+    round_ratios: list[float] | None = None
 
     @property
     def meets_target(self) -> bool | None:
@@ -469,6 +472,7 @@ class Options:
     explicit_backend: bool
     seconds: int
     warmup: int
+    rounds: int
     concurrency: int
     threads: int
     wrk: str | None
@@ -509,35 +513,89 @@ def measure(
     return run_httpx(server, scenario, seconds=seconds, concurrency=options.concurrency)
 
 
+def _measure_once(
+    server: RunningServer, scenario: Scenario, options: Options, workdir: Path, *, warm_up: bool
+) -> Measurement:
+    warmup_errors = 0
+    if warm_up and options.warmup:
+        log(f"  {scenario.name}: warming up {options.warmup} s")
+        warm = measure(server, scenario, options, options.warmup, workdir)
+        warmup_errors = warm.errors
+        if warm.errors:
+            log(f"  !! {scenario.name}: {warm.errors} errors during warm-up ({warm.error_detail})")
+    log(f"  {scenario.name}: measuring {options.seconds} s at concurrency {options.concurrency}")
+    with CpuWindow(server) as cpu:
+        result = measure(server, scenario, options, options.seconds, workdir)
+    result.warmup_errors = warmup_errors
+    result.server_cpu, result.database_cpu = cpu.server_cpu, cpu.database_cpu
+    result.client_cpu, result.other_cpu = cpu.client_cpu, cpu.other_cpu
+    if result.errors:
+        log(f"  !! {scenario.name}: {result.errors} ERRORS ({result.error_detail})")
+    if (result.other_cpu or 0) > BUSY_MACHINE_CORES:
+        log(
+            f"  !! {scenario.name}: unrelated processes used {result.other_cpu} cores during the "
+            "measurement; the machine was busy and this figure understates the server"
+        )
+    return result
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.fmean(known), 2) if known else None
+
+
+def combine_rounds(rounds: list[Measurement], ratios: list[float] | None) -> Measurement:
+    """One row from a scenario's rounds: medians of rate, latency and ratio, sums of counts,
+    mean CPU. Each round's ratio divides by that round's own baseline, measured minutes apart at
+    most, so a host that speeds up or slows down mid-run moves both sides of a ratio together."""
+    first = rounds[0]
+    return Measurement(
+        backend=first.backend,
+        scenario=first.scenario,
+        method=first.method,
+        path=first.path,
+        generator=first.generator,
+        seconds=sum(r.seconds for r in rounds),
+        responses=sum(r.responses for r in rounds),
+        errors=sum(r.errors for r in rounds),
+        error_detail="; ".join(r.error_detail for r in rounds if r.error_detail),
+        rps=statistics.median(r.rps for r in rounds),
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        warmup_errors=sum(r.warmup_errors for r in rounds),
+        ratio=statistics.median(ratios) if ratios else None,
+        server_cpu=_mean([r.server_cpu for r in rounds]),
+        database_cpu=_mean([r.database_cpu for r in rounds]),
+        client_cpu=_mean([r.client_cpu for r in rounds]),
+        other_cpu=_mean([r.other_cpu for r in rounds]),
+        reference=first.reference,
+        round_ratios=ratios if ratios and len(ratios) > 1 else None,
+    )
+
+
 def bench_backend(server: RunningServer, options: Options) -> list[Measurement]:
-    results: list[Measurement] = []
     room_id = create_room(server)
+    plan = scenarios(room_id, references=options.references)
+    rounds: list[list[Measurement]] = []
     with tempfile.TemporaryDirectory(prefix="conclave-bench-wrk-") as workdir:
-        for scenario in scenarios(room_id, references=options.references):
-            warmup_errors = 0
-            if options.warmup:
-                log(f"  {scenario.name}: warming up {options.warmup} s")
-                warm = measure(server, scenario, options, options.warmup, Path(workdir))
-                warmup_errors = warm.errors
-                if warm.errors:
-                    log(f"  !! {scenario.name}: {warm.errors} errors during warm-up ({warm.error_detail})")
-            log(f"  {scenario.name}: measuring {options.seconds} s at concurrency {options.concurrency}")
-            with CpuWindow(server) as cpu:
-                result = measure(server, scenario, options, options.seconds, Path(workdir))
-            result.warmup_errors = warmup_errors
-            result.server_cpu, result.database_cpu = cpu.server_cpu, cpu.database_cpu
-            result.client_cpu, result.other_cpu = cpu.client_cpu, cpu.other_cpu
-            if result.errors:
-                log(f"  !! {scenario.name}: {result.errors} ERRORS ({result.error_detail})")
-            if (result.other_cpu or 0) > BUSY_MACHINE_CORES:
-                log(
-                    f"  !! {scenario.name}: unrelated processes used {result.other_cpu} cores during the "
-                    "measurement; the machine was busy and this figure understates the server"
-                )
-            results.append(result)
+        for number in range(options.rounds):
+            if options.rounds > 1:
+                log(f"  round {number + 1} of {options.rounds}")
+            rounds.append(
+                [_measure_once(server, s, options, Path(workdir), warm_up=number == 0) for s in plan]
+            )
+    results: list[Measurement] = []
+    for index in range(len(plan)):
+        measured = [round_[index] for round_ in rounds]
+        ratios = None
+        if index > 0:  # the baseline (index 0) has no ratio
+            ratios = [
+                round(m.rps / round_[0].rps, 3)
+                for m, round_ in zip(measured, rounds, strict=True)
+                if round_[0].rps
+            ]
+        results.append(combine_rounds(measured, ratios))
     baseline = results[0]
-    for result in results[1:]:
-        result.ratio = result.rps / baseline.rps if baseline.rps else None
     server_cpu, client_cpu = baseline.server_cpu, baseline.client_cpu
     client_bound = (
         server_cpu is not None
@@ -574,11 +632,12 @@ def format_table(results: list[Measurement]) -> str:
     """Fixed-width table; the CPU column is cores used by server / database / client / unrelated."""
     header = (
         f"{'backend':<11}{'scenario':<17}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'ratio':>7}  {'target >= ' + str(TARGET_RATIO):<15}{'cpu srv/db/cli/other':>22}"
+        f"{'ratio':>7}{'range':>11}  {'target >= ' + str(TARGET_RATIO):<15}{'cpu srv/db/cli/other':>22}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
+        spread = f"{min(r.round_ratios):.2f}-{max(r.round_ratios):.2f}" if r.round_ratios else "-"
         if r.scenario == BASELINE or r.reference:
             verdict = "baseline" if r.scenario == BASELINE else "reference"
         else:
@@ -586,7 +645,7 @@ def format_table(results: list[Measurement]) -> str:
         cpu = "/".join(_cores(v) for v in (r.server_cpu, r.database_cpu, r.client_cpu, r.other_cpu))
         lines.append(
             f"{r.backend:<11}{r.scenario:<17}{r.rps:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
-            f"{r.errors:>8}{ratio:>7}  {verdict:<15}{cpu:>22}"
+            f"{r.errors:>8}{ratio:>7}{spread:>11}  {verdict:<15}{cpu:>22}"
         )
     return "\n".join(lines)
 
@@ -602,6 +661,13 @@ def parse_args(argv: list[str] | None) -> Options:
     )
     parser.add_argument(
         "--warmup", type=int, default=2, help="warm-up per scenario in seconds, 0-60 (default 2)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times every scenario, baseline included, is measured in turn; the ratio is the median "
+        "of the rounds' ratios, 1-20 (default 3)",
     )
     parser.add_argument("--concurrency", type=int, default=16, help="open connections, 1-1024 (default 16)")
     parser.add_argument(
@@ -629,6 +695,7 @@ def parse_args(argv: list[str] | None) -> Options:
     for name, low, high in (
         ("seconds", 1, 300),
         ("warmup", 0, 60),
+        ("rounds", 1, 20),
         ("concurrency", 1, 1024),
         ("threads", 1, 64),
     ):
@@ -646,6 +713,7 @@ def parse_args(argv: list[str] | None) -> Options:
         explicit_backend=args.backend != "both",
         seconds=args.seconds,
         warmup=args.warmup,
+        rounds=args.rounds,
         concurrency=args.concurrency,
         threads=args.threads,
         wrk=wrk,
@@ -670,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         generator += "with the server, so figures are lower than with wrk)"
     log(f"load generator: {generator}")
     log(
-        f"concurrency {options.concurrency}, {options.seconds} s per scenario "
+        f"concurrency {options.concurrency}, {options.rounds} round(s) of {options.seconds} s per scenario "
         f"after {options.warmup} s warm-up, "
         f"{os.cpu_count()} CPU(s) shared by server and client"
     )
@@ -709,6 +777,7 @@ def main(argv: list[str] | None = None) -> int:
                     "concurrency": options.concurrency,
                     "seconds": options.seconds,
                     "warmup_seconds": options.warmup,
+                    "rounds": options.rounds,
                     "cpu_count": os.cpu_count(),
                     "target_ratio": TARGET_RATIO,
                     "errors": errors,
@@ -722,7 +791,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"\nConclave API throughput -- {generator}")
         print(
-            f"concurrency {options.concurrency}, {options.seconds} s per scenario, {os.cpu_count()} CPU(s)\n"
+            f"concurrency {options.concurrency}, {options.rounds} round(s) of {options.seconds} s per "
+            f"scenario, {os.cpu_count()} CPU(s)\n"
         )
         print(format_table(results))
         for backend, note in skipped.items():
@@ -730,8 +800,9 @@ def main(argv: list[str] | None = None) -> int:
         for backend in failed:
             print(f"\n{backend}: FAILED to run (see the error above)")
         print(
-            "\nratio = scenario req/s / healthz req/s on the same server in the same run; "
-            "req/s counts 2xx responses only.\n"
+            "\nratio = scenario req/s / healthz req/s on the same server in the same round; with several "
+            "rounds, the median of the rounds' ratios, and range = the lowest and highest of them; "
+            "req/s, p50 and p99 are medians over the rounds; req/s counts 2xx responses only.\n"
             "reference rows (not held to the target): framework-floor is the token route's shape "
             "(path parameter, JSON body, response model) doing no work; auth-floor adds the real "
             "project authentication; room-floor is the create-room route's shape (RoomCreate body, "
