@@ -361,6 +361,7 @@ def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool =
     app.include_router(tenancy_endpoints.admin_router)
     app.include_router(tenancy_endpoints.projects_router)
     app.include_router(access_endpoints.router)
+    app.include_router(room_endpoints.token_router)
     app.include_router(room_endpoints.router)
     app.include_router(session_endpoints.router)
     app.include_router(chat_endpoints.router)
