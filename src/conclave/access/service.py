@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +19,7 @@ from conclave.access.repository import (
     RoleRepository,
 )
 from conclave.access.schemas import RoleCreate, RoleUpdate, TokenRequest
+from conclave.access.signing import sign_hs256
 from conclave.kit.errors import Conflict, NotFound, ValidationFailed
 from conclave.kit.group_commit import GroupCommitter
 from conclave.kit.ids import new_id
@@ -290,7 +290,7 @@ class AccessService:
             "nbf": nbf,
             "exp": exp,
         }
-        token = jwt.encode(claims, keys[0].secret, algorithm="HS256", headers={"kid": keys[0].key_id})
+        token = sign_hs256(claims, keys[0].secret, key_id=keys[0].key_id)
         record = {
             "jti": jti,
             "project_id": project.id,
