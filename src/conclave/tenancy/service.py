@@ -366,7 +366,6 @@ class TenancyService:
             found = _ProjectKey(
                 credential.key_id, credential.revoked_at, credential.expires_at, row_values(loaded)
             )
-            session.expunge(loaded)
             self._project_keys.put(digest, found, generation)
         if not usable_between(found.revoked_at, found.expires_at, utcnow()):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
