@@ -14,10 +14,10 @@ realtime tests skip, or fail under ``CI=true``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,7 +39,6 @@ from tests.conftest import missing_component
 CONCLAVE = str(Path(sys.executable).with_name("conclave"))
 MASTER_KEY = "sdk-test-master-key-0123456789"
 ADMIN_TOKEN = "sdk-test-admin-token"
-PR_SET_PDEATHSIG = 1
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
@@ -76,10 +75,15 @@ class ServerProcess:
         return data
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if pytest dies, so a crashed run leaves no server (or namespace) behind."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def _dying_with_parent(command: list[str]) -> list[str]:
+    """``command`` set to get SIGTERM if pytest dies, so a crashed run leaves no server behind.
+
+    Done by util-linux's ``setpriv`` before it execs the command, not by a ``preexec_fn``: Python
+    code between fork and exec in a process with threads (pytest's event-loop executors) can
+    deadlock on a lock another thread held at the fork, and once hung the whole run here.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return [setpriv, "--pdeathsig", "TERM", "--", *command] if setpriv else command
 
 
 def start_server(tmp: Path, **settings: str) -> ServerProcess:
@@ -100,12 +104,11 @@ def start_server(tmp: Path, **settings: str) -> ServerProcess:
     log_path = tmp / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [CONCLAVE, "serve"],
+            _dying_with_parent([CONCLAVE, "serve"]),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", tmp / "data", env, process, log_path)
     deadline = time.monotonic() + START_TIMEOUT
