@@ -104,3 +104,34 @@ async def test_a_detached_copy_changes_only_once_attached(sessions: async_sessio
         # When the session already holds the row, that instance is the one to change.
         held = await session.get(Organization, organization_id)
         assert attached(session, detached_row(Organization, values)) is held
+
+
+async def test_get_or_load_stores_only_what_no_commit_raced(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    organization_id = await _organization(sessions)
+    cache = _cache()
+    loads: list[int] = []
+
+    async def racing_load() -> str:
+        loads.append(1)
+        async with sessions() as session, session.begin():  # a commit while the value is read
+            (await session.get(Organization, organization_id)).name = f"n{len(loads)}"  # type: ignore[union-attr]
+        return "maybe stale"
+
+    assert await cache.get_or_load("key", racing_load) == "maybe stale"
+    assert await cache.get_or_load("key", racing_load) == "maybe stale"
+    assert len(loads) == 2  # not stored, so loaded again
+
+    async def failing_load() -> str:
+        raise LookupError("not found")
+
+    with pytest.raises(LookupError):
+        await cache.get_or_load("other", failing_load)
+    assert cache.get("other") is None
+
+    async def plain_load() -> str:
+        return "value"
+
+    assert await cache.get_or_load("plain", plain_load) == "value"
+    assert cache.get("plain") == "value"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import Table, event, inspect
@@ -94,6 +94,18 @@ class ReadCache(Generic[K, V]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, or ``load()``'s, stored unless a relevant commit happened meanwhile.
+
+        ``load`` may raise (nothing is stored then): negative results are never cached.
+        """
+        value = self.get(key)
+        if value is None:
+            generation = self.generation()
+            value = await load()
+            self.put(key, value, generation)
+        return value
 
 
 def row_values(instance: object) -> dict[str, Any]:

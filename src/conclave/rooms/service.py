@@ -123,13 +123,12 @@ class RoomService:
         A room deleted since it was cached is caught when the token's row is written: its
         foreign key fails and the request answers 404 (``AccessService.issue_token``).
         """
-        facts = self._token_rooms.get((project_id, ref))
-        if facts is None:
-            generation = self._token_rooms.generation()
+
+        async def load() -> TokenRoomFacts:
             room = await self.get_room(session, project_id, ref, with_tags=False)
-            facts = TokenRoomFacts(room.id, room.friendly_url, tuple(room.roles), room.default_role)
-            self._token_rooms.put((project_id, ref), facts, generation)
-        return facts
+            return TokenRoomFacts(room.id, room.friendly_url, tuple(room.roles), room.default_role)
+
+        return await self._token_rooms.get_or_load((project_id, ref), load)
 
     async def list_rooms(
         self, session: AsyncSession, project_id: str, params: PageParams, tags: list[str]

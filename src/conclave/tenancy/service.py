@@ -356,17 +356,17 @@ class TenancyService:
         changeable in the session.
         """
         digest = self.box.digest(secret)
-        found = self._project_keys.get(digest)
-        if found is None:
-            generation = self._project_keys.generation()
+
+        async def load() -> _ProjectKey:
             row = await TenancyRepository(session).project_credential_by_digest(digest)
             if row is None:
                 raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
-            credential, loaded = row
-            found = _ProjectKey(
-                credential.key_id, credential.revoked_at, credential.expires_at, row_values(loaded)
+            credential, project = row
+            return _ProjectKey(
+                credential.key_id, credential.revoked_at, credential.expires_at, row_values(project)
             )
-            self._project_keys.put(digest, found, generation)
+
+        found = await self._project_keys.get_or_load(digest, load)
         if not usable_between(found.revoked_at, found.expires_at, utcnow()):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
         project = detached_row(Project, found.project)
@@ -380,17 +380,17 @@ class TenancyService:
 
     async def signing_keys(self, session: AsyncSession, project_id: str) -> list[SigningKey]:
         """The project's usable secrets, newest first: the first signs, all verify."""
-        windows = self._signing_keys.get(project_id)
-        if windows is None:
-            generation = self._signing_keys.generation()
+
+        async def load() -> tuple[_KeyWindow, ...]:
             credentials = await TenancyRepository(session).credentials_of_project(project_id)
             loaded_at = utcnow()
-            windows = tuple(
+            return tuple(
                 _KeyWindow(SigningKey(c.key_id, self.reveal(c)), c.revoked_at, c.expires_at)
                 for c in reversed(credentials)
                 if c.is_usable(loaded_at)
             )
-            self._signing_keys.put(project_id, windows, generation)
+
+        windows = await self._signing_keys.get_or_load(project_id, load)
         now = utcnow()
         return [w.key for w in windows if usable_between(w.revoked_at, w.expires_at, now)]
 
