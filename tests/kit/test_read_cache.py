@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.kit.db import create_engine, create_sessionmaker
 from conclave.kit.read_cache import ReadCache, attached, detached_row, row_values
-from conclave.tenancy.models import Organization
+from conclave.tenancy.models import Organization, Project
 
 
 @pytest.fixture
@@ -104,6 +104,16 @@ async def test_a_detached_copy_changes_only_once_attached(sessions: async_sessio
         # When the session already holds the row, that instance is the one to change.
         held = await session.get(Organization, organization_id)
         assert attached(session, detached_row(Organization, values)) is held
+
+
+def test_rows_made_from_one_snapshot_share_no_value() -> None:
+    snapshot = row_values(Project(name="p", labels=["a"], room_defaults={"roles": ["moderator"]}))
+    first = detached_row(Project, snapshot)
+    first.labels.append("changed")
+    first.room_defaults["roles"].append("changed")
+    second = detached_row(Project, snapshot)
+    assert second.labels == ["a"]
+    assert second.room_defaults == {"roles": ["moderator"]}
 
 
 async def test_get_or_load_stores_only_what_no_commit_raced(

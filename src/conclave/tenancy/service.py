@@ -12,7 +12,7 @@ from conclave.kit.crypto import SecretBox
 from conclave.kit.errors import Conflict, Forbidden, NotFound, QuotaExceeded, Unauthorized
 from conclave.kit.ids import new_app_id, new_key_id, new_secret
 from conclave.kit.pagination import PageParams
-from conclave.kit.read_cache import ReadCache, detached_row, row_values
+from conclave.kit.read_cache import ReadCache, RowSnapshot, detached_row, row_values
 from conclave.kit.time import today, utcnow
 from conclave.tenancy.models import LIMIT_NAMES, Credential, Organization, Project, usable_between
 from conclave.tenancy.repository import TenancyRepository
@@ -48,7 +48,7 @@ class _ProjectKey:
     key_id: str
     revoked_at: datetime | None
     expires_at: datetime | None
-    project: dict[str, Any]
+    project: RowSnapshot
 
 
 @dataclass(frozen=True)
