@@ -10,7 +10,14 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conclave.kit.db import create_engine, create_sessionmaker
-from conclave.kit.read_cache import ReadCache, attached, detached_row, row_values
+from conclave.kit.read_cache import (
+    ReadCache,
+    ReadOnlyRowChanged,
+    attached,
+    detached_row,
+    read_only_row,
+    row_values,
+)
 from conclave.tenancy.models import Organization, Project
 
 
@@ -114,6 +121,26 @@ def test_rows_made_from_one_snapshot_share_no_value() -> None:
     second = detached_row(Project, snapshot)
     assert second.labels == ["a"]
     assert second.room_defaults == {"roles": ["moderator"]}
+
+
+async def test_a_read_only_row_refuses_changes_and_attaches_as_a_private_copy(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    organization_id = await _organization(sessions, "shared")
+    async with sessions() as session:
+        shared = read_only_row(Organization, row_values(await session.get(Organization, organization_id)))
+    with pytest.raises(ReadOnlyRowChanged):
+        shared.name = "changed in place"
+    assert shared.name == "shared"
+    private = detached_row(Organization, row_values(shared))
+    private.name = "a private copy changes"
+    async with sessions() as session, session.begin():
+        mine = attached(session, shared)
+        assert mine is not shared
+        mine.name = "changed"
+    assert shared.name == "shared"
+    async with sessions() as session:
+        assert (await session.get(Organization, organization_id)).name == "changed"  # type: ignore[union-attr]
 
 
 async def test_get_or_load_stores_only_what_no_commit_raced(

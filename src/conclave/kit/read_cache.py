@@ -141,10 +141,45 @@ def detached_row(model: type[M], snapshot: RowSnapshot) -> M:
     return instance  # type: ignore[no-any-return]
 
 
-def attached(session: AsyncSession, instance: M) -> M:
-    """``instance`` (perhaps from ``detached_row``) as a persistent row of ``session``, to change it.
+class ReadOnlyRowChanged(RuntimeError):
+    """Code tried to change a row shared by every reader of a cache entry (``read_only_row``)."""
 
-    Use the returned object: if the session already holds that row, it is the one returned.
+
+_read_only: weakref.WeakKeyDictionary[object, RowSnapshot] = weakref.WeakKeyDictionary()
+_guarded_models: set[type] = set()
+
+
+def read_only_row(model: type[M], snapshot: RowSnapshot) -> M:
+    """One detached instance of ``model`` for every reader of a cache entry; build it once, at load.
+
+    Why: authentication hands every native request its project. Building a private copy per
+    request cost about a third of authenticating from the cache. Setting an attribute of the
+    shared instance raises ``ReadOnlyRowChanged``; ``attached`` gives a private, changeable copy.
+    Its JSON values must not be changed in place either (nothing can catch that; none of the
+    code does it).
+    """
+    if model not in _guarded_models:
+        for column in inspect(model).column_attrs:
+            event.listen(getattr(model, column.key), "set", _refuse_read_only_change)
+        _guarded_models.add(model)
+    instance = detached_row(model, snapshot)
+    _read_only[instance] = snapshot
+    return instance
+
+
+def _refuse_read_only_change(target: object, value: object, _old: object, initiator: Any) -> None:
+    if target in _read_only:
+        raise ReadOnlyRowChanged(
+            f"{type(target).__name__}.{initiator.key} of a cached row is read-only: change attached(...)"
+        )
+
+
+def attached(session: AsyncSession, instance: M) -> M:
+    """``instance`` (perhaps from ``detached_row`` or ``read_only_row``) as a persistent row of
+    ``session``, to change it.
+
+    Use the returned object: if the session already holds that row, it is the one returned, and a
+    read-only row is replaced by a private copy.
     """
     state = instance_state(instance)
     if state.session_id == session.sync_session.hash_key:
@@ -152,6 +187,9 @@ def attached(session: AsyncSession, instance: M) -> M:
     present = session.sync_session.identity_map.get(state.key) if state.key is not None else None
     if present is not None:
         return present
+    snapshot = _read_only.get(instance)
+    if snapshot is not None:
+        instance = detached_row(type(instance), snapshot)
     session.add(instance)
     return instance
 

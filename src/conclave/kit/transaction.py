@@ -96,6 +96,15 @@ def _untouched(session: AsyncSession) -> bool:
     )
 
 
+def is_pristine(session: AsyncSession) -> bool:
+    """As a new session: no transaction begun, no object held, nothing noted in ``info``.
+
+    Such a session can serve another unit of work as it is (SQLAlchemy sessions are reusable);
+    nothing is lost by not closing it, since it never held a connection.
+    """
+    return not (session.sync_session.in_transaction() or session.identity_map or session.info)
+
+
 @asynccontextmanager
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus

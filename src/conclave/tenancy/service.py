@@ -12,7 +12,7 @@ from conclave.kit.crypto import SecretBox
 from conclave.kit.errors import Conflict, Forbidden, NotFound, QuotaExceeded, Unauthorized
 from conclave.kit.ids import new_app_id, new_key_id, new_secret
 from conclave.kit.pagination import PageParams
-from conclave.kit.read_cache import ReadCache, RowSnapshot, detached_row, row_values
+from conclave.kit.read_cache import ReadCache, read_only_row, row_values
 from conclave.kit.time import today, utcnow
 from conclave.tenancy.models import LIMIT_NAMES, Credential, Organization, Project, usable_between
 from conclave.tenancy.repository import TenancyRepository
@@ -48,7 +48,7 @@ class _ProjectKey:
     key_id: str
     revoked_at: datetime | None
     expires_at: datetime | None
-    project: RowSnapshot
+    project: Project  # read-only, shared by every request it authenticates (``read_only_row``)
 
 
 @dataclass(frozen=True)
@@ -352,8 +352,9 @@ class TenancyService:
 
         This runs on every native request: the credential joined to its project is read in one
         query, then served from a cache (``kit.read_cache``) until a tenancy row changes. The
-        project comes back detached (hit or miss alike); ``kit.read_cache.attached`` makes it
-        changeable in the session.
+        project comes back detached and read-only, one instance shared by every request of the
+        cache entry (``kit.read_cache.read_only_row``); ``kit.read_cache.attached`` gives a copy
+        to change in the session.
         """
         digest = self.box.digest(secret)
 
@@ -363,13 +364,16 @@ class TenancyService:
                 raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
             credential, project = row
             return _ProjectKey(
-                credential.key_id, credential.revoked_at, credential.expires_at, row_values(project)
+                credential.key_id,
+                credential.revoked_at,
+                credential.expires_at,
+                read_only_row(Project, row_values(project)),
             )
 
         found = await self._project_keys.get_or_load(digest, load)
         if not usable_between(found.revoked_at, found.expires_at, utcnow()):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
-        project = detached_row(Project, found.project)
+        project = found.project
         if username is not None and username not in (project.id, found.key_id):
             raise Unauthorized("invalid or revoked API credentials", code="invalid_credentials")
         if project.status != "active":
