@@ -52,8 +52,19 @@ def new_app_id() -> str:
     return secrets.token_hex(16)
 
 
+_FRIENDLY_ALPHABET = "abcdefghijkmnopqrstuvwxyz"
+_FRIENDLY_LETTERS = 10
+
+
 def new_friendly_url() -> str:
-    """A readable, URL-safe room path such as ``kfq-wmzt-pdx``."""
-    alphabet = "abcdefghijkmnopqrstuvwxyz"
-    parts = ("".join(secrets.choice(alphabet) for _ in range(n)) for n in (3, 4, 3))
-    return "-".join(parts)
+    """A readable, URL-safe room path such as ``kfq-wmzt-pdx``.
+
+    One ``secrets.randbelow`` draw spelled in base 25 gives each letter the same uniform choice as a
+    ``secrets.choice`` per letter, from one read of the system's random source instead of ten.
+    """
+    number = secrets.randbelow(len(_FRIENDLY_ALPHABET) ** _FRIENDLY_LETTERS)
+    letters = ""
+    for _ in range(_FRIENDLY_LETTERS):
+        number, digit = divmod(number, len(_FRIENDLY_ALPHABET))
+        letters += _FRIENDLY_ALPHABET[digit]
+    return f"{letters[:3]}-{letters[3:7]}-{letters[7:]}"

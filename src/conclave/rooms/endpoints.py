@@ -51,10 +51,10 @@ async def update_default_settings(
 @router.post("/rooms", response_model=RoomOut)
 async def create_room(
     project: CurrentProject, session: Session, rooms: Rooms, body: RoomCreate | None = None
-) -> RoomOut:
+) -> ModelResponse:
     """Create a room; every field is optional and `{}` uses the project's default settings."""
     room = await rooms.create_room(session, project, body or RoomCreate())
-    return RoomOut.model_validate(rooms.view(room))
+    return ModelResponse(RoomOut.model_validate(rooms.view(room)))
 
 
 @router.get("/rooms", response_model=Page[RoomOut])
