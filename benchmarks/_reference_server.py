@@ -5,14 +5,15 @@ work with what FastAPI charges for a route that takes a path parameter and a JSO
 response model, which ``/healthz`` does not pay. These routes measure the two parts separately, on
 the same server and in the same run:
 
-- ``framework-floor``: the token route's shape (path parameter, optional ``TokenRequest`` body,
-  ``TokenOut`` response model) with no work at all. No route of that shape can do better.
+- ``framework-floor``: the token route's shape (path parameter, the request, an optional
+  ``TokenRequest`` body, a ``TokenOut`` sent as ``kit.responses.ModelResponse``) with no work at
+  all. No route of that shape can do better.
 - ``auth-floor``: the same, plus the real project authentication (through its cache, see
   ``kit.read_cache``, and the request's ``AsyncSession``) and the real transactional route class,
   but no write and no JWT.
 - ``room-floor``: the create-room route's shape (optional ``RoomCreate`` body, a ``RoomOut`` of a
-  default room validated and returned) with no work at all. No route that creates a room can do
-  better.
+  default room validated and sent as a ``ModelResponse``) with no work at all. No route that
+  creates a room can do better.
 
 They are benchmark-only: they are added here, never by ``create_app``, and they sit first in the
 route table so their figures are the most favourable a route of their shape can get.
@@ -26,18 +27,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 from conclave.access.schemas import TokenOut, TokenRequest
 from conclave.app import create_app
 from conclave.cli import serve_application
 from conclave.config import Settings
+from conclave.kit.responses import ModelResponse
 from conclave.kit.route_index import index_included_routers
 from conclave.kit.routing import TransactionalRoute
 from conclave.kit.time import utcnow
 from conclave.rooms.schemas import RoomCreate, RoomOut
 from conclave.rooms.settings import project_defaults
-from conclave.tenancy.auth import CurrentProject
+from conclave.tenancy.auth import authenticated_project
 
 PREFIX = "/_bench/rooms"
 FRAMEWORK_FLOOR_PATH = PREFIX + "/{room}/framework-floor"
@@ -76,16 +78,17 @@ def reference_router() -> APIRouter:
     router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
     @router.post(FRAMEWORK_FLOOR_PATH, response_model=TokenOut)
-    async def framework_floor(room: str, body: TokenRequest | None = None) -> TokenOut:
-        return TokenOut(token=_TOKEN, link=_LINK)
+    async def framework_floor(room: str, request: Request, body: TokenRequest | None = None) -> ModelResponse:
+        return ModelResponse(TokenOut(token=_TOKEN, link=_LINK))
 
     @router.post(AUTH_FLOOR_PATH, response_model=TokenOut)
-    async def auth_floor(room: str, project: CurrentProject, body: TokenRequest | None = None) -> TokenOut:
-        return TokenOut(token=_TOKEN, link=_LINK)
+    async def auth_floor(room: str, request: Request, body: TokenRequest | None = None) -> ModelResponse:
+        await authenticated_project(request)  # as the token route authenticates
+        return ModelResponse(TokenOut(token=_TOKEN, link=_LINK))
 
     @router.post(ROOM_FLOOR_PATH, response_model=RoomOut)
-    async def room_floor(body: RoomCreate | None = None) -> RoomOut:
-        return RoomOut.model_validate(_ROOM)  # as create_room validates its view of the new room
+    async def room_floor(body: RoomCreate | None = None) -> ModelResponse:
+        return ModelResponse(RoomOut.model_validate(_ROOM))  # as create_room answers its new room
 
     return router
 

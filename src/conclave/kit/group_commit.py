@@ -28,11 +28,6 @@ MAX_BATCH_ROWS = 500
 _Queued = tuple[Insert, dict[str, Any], "asyncio.Future[None]"]
 
 
-def _consume(future: asyncio.Future[None]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
 class GroupCommitter:
     def __init__(self, engine: AsyncEngine, *, max_batch_rows: int = MAX_BATCH_ROWS) -> None:
         self.engine = engine
@@ -47,13 +42,9 @@ class GroupCommitter:
         self._queue.append((statement, row, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_queue(), name="group-commit")
-        # Shielded: a request cancelled while waiting leaves its row to be written all the same,
-        # and the outcome, which no one waits for any more, is consumed so asyncio does not warn.
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            future.add_done_callback(_consume)
-            raise
+        # A request cancelled while waiting cancels only its future: its row stays queued and is
+        # written all the same, and the writer skips resolving a future that is already done.
+        await future
 
     async def drain(self) -> None:
         """Wait until everything queued so far is written (at shutdown, before the engine goes)."""

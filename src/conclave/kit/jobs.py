@@ -363,7 +363,7 @@ class JobRunner:
         self.lease = timedelta(seconds=lease_seconds)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-8:]}"
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._signal: asyncio.Event | None = None

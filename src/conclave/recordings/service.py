@@ -530,7 +530,7 @@ class RecordingService:
                 who = _safe_name(participant_name or f"feed-{output.feed_id}")
                 filename = f"{position + 1:02d}-{who}-{output.track_kind}{output.path.suffix}"
             else:
-                filename = f"recording-{recording_id[:8]}{output.path.suffix}"
+                filename = f"recording-{recording_id[-8:]}{output.path.suffix}"
             stored = await self.storage.put(f"{prefix}/{filename}", output.path, output.content_type)
             named.append((output.path, filename))
             files.append(
@@ -551,7 +551,7 @@ class RecordingService:
         if any(o.kind == "track" for o in outputs):
             archive = work_dir / "tracks.zip"
             await asyncio.to_thread(_zip, archive, named)
-            filename = f"recording-{recording_id[:8]}-tracks.zip"
+            filename = f"recording-{recording_id[-8:]}-tracks.zip"
             stored = await self.storage.put(f"{prefix}/{filename}", archive, processing.CONTENT_TYPES["zip"])
             files.insert(
                 0,

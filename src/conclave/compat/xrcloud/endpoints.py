@@ -115,7 +115,7 @@ async def create_project(
     """Create a project from a multipart form: `name`, `label`, `favicon` and `logo` files (all optional)."""
     form = await read_form(request)
     images = [assets.check(kind, form.files[kind].content) for kind in assets.KINDS if kind in form.files]
-    name = form.fields.get("name") or form.fields.get("label") or f"project-{new_id()[:8]}"
+    name = form.fields.get("name") or form.fields.get("label") or f"project-{new_id()[-8:]}"
     label = form.fields.get("label")
     try:
         data = ProjectCreate.model_validate(
