@@ -76,6 +76,9 @@ from conclave.webhooks.service import DeliveryPolicy, WebhookService
 
 log = logging.getLogger(__name__)
 
+GROUP_COMMIT_PG_WRITERS = 4
+"""Batches of issued-token rows written at once on PostgreSQL (``kit.group_commit``)."""
+
 
 async def ensure_schema(settings: Settings, engine_url: str, current: frozenset[str]) -> None:
     """Migrate in embedded mode; elsewhere refuse to serve an out-of-date schema."""
@@ -137,8 +140,9 @@ def build_runtime(settings: Settings) -> Runtime:
     bus = InProcessEventBus()
     box = SecretBox(server_secrets.master_key)
     tenancy = TenancyService(box, cache_ttl_seconds=settings.cache_ttl_seconds)
+    token_rows = GroupCommitter(engine, max_writers=1 if is_sqlite(database_url) else GROUP_COMMIT_PG_WRITERS)
     access = AccessService(
-        tenancy, settings.resolved_public_url, settings.access_token_ttl_seconds, GroupCommitter(engine)
+        tenancy, settings.resolved_public_url, settings.access_token_ttl_seconds, token_rows
     )
     scenes = SceneService(tenancy, settings.resolved_public_url)
     rooms = RoomService(tenancy, access, scenes, cache_ttl_seconds=settings.cache_ttl_seconds)

@@ -53,6 +53,21 @@ async def test_concurrent_inserts_share_a_commit(probe: tuple[AsyncEngine, Table
     assert len(commits) <= 2, commits
 
 
+async def test_several_writers_write_every_row_once(probe: tuple[AsyncEngine, Table, list[int]]) -> None:
+    engine, table, commits = probe
+    committer = GroupCommitter(engine, max_writers=3)
+    statement = insert(table)
+
+    async def requests(start: int) -> None:
+        for i in range(start, start + 20):  # one after another: writers start and finish in turn
+            await committer.insert(statement, {"id": i, "name": f"n{i}"})
+
+    await asyncio.gather(*(requests(start) for start in range(0, 200, 20)))
+    await committer.drain()
+    assert await _names(engine, table) == {f"n{i}" for i in range(200)}
+    assert len(commits) < 200
+
+
 async def test_a_bad_row_fails_alone(probe: tuple[AsyncEngine, Table, list[int]]) -> None:
     engine, table, _ = probe
     committer = GroupCommitter(engine)
