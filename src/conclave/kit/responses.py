@@ -1,8 +1,8 @@
 """A response model sent as JSON that pydantic writes in one call, for the hottest routes.
 
 Why: when a route returns a model, FastAPI validates it again against ``response_model``, turns it
-into Python objects and encodes those with ``json.dumps``; for a token request that cost about as
-much CPU as signing the token. A route that returns a ``Response`` skips all of it (FastAPI's
+into Python objects and encodes those with ``json.dumps``: for a 40-field room, three passes where
+one does. A route that returns a ``Response`` skips all of it (FastAPI's
 "Return a Response directly"). The route keeps its ``response_model``, so the OpenAPI document is
 unchanged, and the body is byte-for-byte what pydantic's JSON mode gives.
 """

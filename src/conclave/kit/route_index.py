@@ -78,8 +78,8 @@ def serve_directly(app: FastAPI, router: APIRouter) -> None:
 
     Why: FastAPI serves an included router as one entry of the app's list that, once reached, tries
     each of its routes (twice: to find the route, then to dispatch to it). A route in the app's own
-    list is tried once, by its path pattern: for the token route that was about a tenth of a
-    request. Only for routers whose routes are complete as declared (prefix and options given to
-    ``APIRouter``, none to ``include_router``); the OpenAPI document stays the same.
+    list is tried once, by its path pattern. Only for routers whose routes are complete as declared
+    (prefix and options given to ``APIRouter``, none to ``include_router``); the OpenAPI document
+    stays the same.
     """
     app.router.routes.extend(router.routes)
