@@ -8,7 +8,7 @@ and ``on_commit`` callbacks run (e.g. waking the job runner). On rollback all of
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
@@ -20,7 +20,6 @@ from conclave.kit.events import EventBus, peek_pending, take_pending
 log = logging.getLogger(__name__)
 
 _ON_COMMIT_KEY = "conclave.on_commit"
-_LAST_WRITES_KEY = "conclave.last_writes"
 _CONNECTED_KEY = "conclave.connected"
 
 
@@ -48,15 +47,6 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
-def write_last(session: AsyncSession, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
-    """Run ``write`` just before the transaction commits, after the bus's durable consumers.
-
-    For a write that locks a row many transactions share (a counter): done last, the lock is held
-    only while committing. Dropped on rollback; if it raises, the transaction rolls back.
-    """
-    session.info.setdefault(_LAST_WRITES_KEY, []).append(write)
-
-
 async def finish(session: AsyncSession, bus: EventBus, *, commit: bool) -> None:
     """Commit (or roll back) and close; publish the transaction's events only after a commit."""
     callbacks: list[Callable[[], None]] = []
@@ -70,18 +60,18 @@ async def finish(session: AsyncSession, bus: EventBus, *, commit: bool) -> None:
             pending = peek_pending(session)
             if pending:
                 await bus.before_commit(session, pending)
-            for write in session.info.pop(_LAST_WRITES_KEY, []):
-                await write(session)
             await session.commit()
             events = take_pending(session)
             callbacks = session.info.pop(_ON_COMMIT_KEY, [])
         else:
             await session.rollback()
-            _forget_queued(session)
+            take_pending(session)
+            session.info.pop(_ON_COMMIT_KEY, None)
             events = []
     except BaseException:
         # A failed commit (or pre-commit consumer) must leave nothing queued for a later reuse.
-        _forget_queued(session)
+        take_pending(session)
+        session.info.pop(_ON_COMMIT_KEY, None)
         raise
     finally:
         await session.close()
@@ -94,12 +84,6 @@ async def finish(session: AsyncSession, bus: EventBus, *, commit: bool) -> None:
         await bus.publish(events)
 
 
-def _forget_queued(session: AsyncSession) -> None:
-    take_pending(session)
-    session.info.pop(_ON_COMMIT_KEY, None)
-    session.info.pop(_LAST_WRITES_KEY, None)
-
-
 def _untouched(session: AsyncSession) -> bool:
     """The session ran no SQL, holds no change, and has no event or callback waiting for a commit."""
     return not (
@@ -109,7 +93,6 @@ def _untouched(session: AsyncSession) -> bool:
         or session.deleted
         or peek_pending(session)
         or session.info.get(_ON_COMMIT_KEY)
-        or session.info.get(_LAST_WRITES_KEY)
     )
 
 

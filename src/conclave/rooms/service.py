@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,6 @@ from conclave.kit.ids import new_friendly_url
 from conclave.kit.pagination import PageParams
 from conclave.kit.read_cache import ReadCache, attached
 from conclave.kit.time import utcnow
-from conclave.kit.transaction import write_last
 from conclave.rooms.models import Room, RoomTag
 from conclave.rooms.repository import (
     RoomLookups,
@@ -154,16 +152,13 @@ class RoomService:
         if data.scene_id is not None:
             await self.check_scene(session, project.id, data.scene_id)
 
-        # The usage upsert locks the project's counter row until commit, so concurrent creations
-        # in one project take turns from there on. With an active-room limit it must come first,
-        # to serialise the count below; with a daily limit it must come before the answer, which
-        # it may refuse; otherwise it is the transaction's last write, and the turns last only as
-        # long as a commit.
+        # The usage upsert locks the project's counter row until commit. With an active-room
+        # limit it must come first, to serialise the count below across concurrent creations;
+        # otherwise it comes last, so the lock is held for as short a time as possible.
         opens_now = not (data.scheduled_start_at and data.scheduled_start_at > utcnow())
-        active_limit = project.max_active_rooms if opens_now else None
-        if active_limit is not None:
+        if opens_now and project.max_active_rooms is not None:
             await self.tenancy.count_room_created(session, project)
-            await self._check_active_rooms(repository, active_limit)
+            await self._check_active_rooms(repository, project.max_active_rooms)
         friendly_url = await self._friendly_url(repository, data.friendly_url)
         await self._check_external_id(repository, data.external_id)
 
@@ -184,11 +179,8 @@ class RoomService:
         room.tag_rows = [RoomTag(tag=tag) for tag in dict.fromkeys(data.tags or [])]
         session.add(room)
         await session.flush()
-        if active_limit is None:
-            if project.max_daily_rooms is not None:
-                await self.tenancy.count_room_created(session, project)
-            else:
-                write_last(session, partial(self.tenancy.count_room_created, project=project))
+        if not (opens_now and project.max_active_rooms is not None):
+            await self.tenancy.count_room_created(session, project)
         emit(session, self._event("room.created", room))
         return room
 
