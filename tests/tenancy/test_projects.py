@@ -110,6 +110,17 @@ async def test_daily_room_limit_counts_deleted_rooms(client: httpx.AsyncClient) 
     assert (await client.get("/api/v1/rooms", headers=project.headers)).json()["total_count"] == 1
 
 
+async def test_rooms_of_a_project_without_limits_are_counted(client: httpx.AsyncClient) -> None:
+    org = await create_org(client)
+    project = await create_project(client, org)
+    await create_room(client, project, friendly_url="counted")
+    await create_room(client, project)
+    refused = await client.post("/api/v1/rooms", json={"friendly_url": "counted"}, headers=project.headers)
+    assert refused.status_code == 409
+    usage = (await client.get(f"/api/v1/projects/{project.id}/usage", headers=org.headers)).json()
+    assert usage["today"]["rooms_created"] == 2
+
+
 async def test_active_room_limit(client: httpx.AsyncClient) -> None:
     project = await create_project(client, limits={"max_active_rooms": 2})
     await create_room(client, project)
