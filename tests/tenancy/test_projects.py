@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+import asyncio
 
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from conclave.tenancy.models import ProjectDailyUsage
 from tests.factories import create_org, create_project, create_room
 
 
@@ -110,15 +115,35 @@ async def test_daily_room_limit_counts_deleted_rooms(client: httpx.AsyncClient) 
     assert (await client.get("/api/v1/rooms", headers=project.headers)).json()["total_count"] == 1
 
 
-async def test_rooms_of_a_project_without_limits_are_counted(client: httpx.AsyncClient) -> None:
+async def _shards_used(app: FastAPI, project_id: str) -> set[int]:
+    async with app.state.engine.connect() as connection:
+        rows = await connection.execute(
+            select(ProjectDailyUsage.shard).where(ProjectDailyUsage.project_id == project_id)
+        )
+        return set(rows.scalars())
+
+
+async def test_room_counts_spread_over_shards_unless_a_limit_needs_them_exact(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """An unlimited project counts on random shards 1-7, so concurrent creations do not wait for one
+    row's lock; a limited one counts on shard 0. The day's totals are the sums either way."""
     org = await create_org(client)
-    project = await create_project(client, org)
-    await create_room(client, project, friendly_url="counted")
-    await create_room(client, project)
-    refused = await client.post("/api/v1/rooms", json={"friendly_url": "counted"}, headers=project.headers)
-    assert refused.status_code == 409
-    usage = (await client.get(f"/api/v1/projects/{project.id}/usage", headers=org.headers)).json()
-    assert usage["today"]["rooms_created"] == 2
+    unlimited = await create_project(client, org)
+    await asyncio.gather(*(create_room(client, unlimited) for _ in range(20)))
+    refused = await client.post("/api/v1/rooms", json={"session_length": 0}, headers=unlimited.headers)
+    assert refused.status_code == 422
+    shards = await _shards_used(app, unlimited.id)
+    assert len(shards) > 1 and 0 not in shards  # 20 draws from 7 shards: one shard has odds 7^-19
+    usage = (await client.get(f"/api/v1/projects/{unlimited.id}/usage", headers=org.headers)).json()
+    assert usage["today"]["rooms_created"] == 20
+
+    limited = await create_project(client, org, limits={"max_daily_rooms": 3})
+    await asyncio.gather(*(create_room(client, limited) for _ in range(3)))
+    assert (await client.post("/api/v1/rooms", json={}, headers=limited.headers)).status_code == 403
+    assert await _shards_used(app, limited.id) == {0}
+    usage = (await client.get(f"/api/v1/projects/{limited.id}/usage", headers=org.headers)).json()
+    assert usage["today"]["rooms_created"] == 3
 
 
 async def test_active_room_limit(client: httpx.AsyncClient) -> None:

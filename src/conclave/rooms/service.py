@@ -152,12 +152,12 @@ class RoomService:
         if data.scene_id is not None:
             await self.check_scene(session, project.id, data.scene_id)
 
-        # The usage upsert locks the project's counter row until commit. With an active-room
-        # limit it must come first, to serialise the count below across concurrent creations;
-        # otherwise it comes last, so the lock is held for as short a time as possible.
+        # With an active-room limit, counting the creation comes first and serialises the
+        # project's concurrent creations (``count_room_created``), so the count below is exact;
+        # otherwise it comes last.
         opens_now = not (data.scheduled_start_at and data.scheduled_start_at > utcnow())
         if opens_now and project.max_active_rooms is not None:
-            await self.tenancy.count_room_created(session, project)
+            await self.tenancy.count_room_created(session, project, serialise=True)
             await self._check_active_rooms(repository, project.max_active_rooms)
         friendly_url = await self._friendly_url(repository, data.friendly_url)
         await self._check_external_id(repository, data.external_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conclave.kit.db import Base, IdMixin, TimestampMixin
@@ -84,11 +84,16 @@ def usable_between(revoked_at: datetime | None, expires_at: datetime | None, now
 
 
 class ProjectDailyUsage(Base):
-    """Per-day counters behind ``max_api_calls_per_day`` and ``max_daily_rooms``."""
+    """Per-day counters behind ``max_api_calls_per_day`` and ``max_daily_rooms``.
+
+    A day's counts are the sum of its shards (migration 0014): unlimited projects add to a random
+    shard, so concurrent room creations do not queue for one row's lock; limits count on shard 0.
+    """
 
     __tablename__ = "project_daily_usage"
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0, server_default="0")
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     rooms_created: Mapped[int] = mapped_column(Integer, default=0)

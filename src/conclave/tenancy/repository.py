@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ _USAGE_UPSERTS: dict[str, Any] = {}
 
 
 class DailyCounts(NamedTuple):
-    """A project's counters for one day, as the upsert left them."""
+    """A project's counters for one day, summed over their shards."""
 
     api_calls: int
     rooms_created: int
@@ -41,8 +41,8 @@ def _usage_upsert(dialect: str) -> Any:
     """The daily-usage upsert of one dialect, built once (every room creation runs it).
 
     An insert's parameters may not be named after its columns, hence the ``b_`` prefix. It is a
-    Core statement on the table returning two counters: returning the mapped class instead sends
-    it through the ORM's bulk-insert path, which cost a third of a room creation's database time.
+    Core statement on the table: the mapped class would send it through the ORM's bulk-insert
+    path, which cost a third of a room creation's database time.
     """
     statement = _USAGE_UPSERTS.get(dialect)
     if statement is None:
@@ -51,17 +51,24 @@ def _usage_upsert(dialect: str) -> Any:
         values = insert(usage).values(
             project_id=bindparam("b_project_id"),
             day=bindparam("b_day", type_=ProjectDailyUsage.day.type),
+            shard=bindparam("b_shard"),
             api_calls=bindparam("b_api_calls"),
             rooms_created=bindparam("b_rooms"),
         )
         statement = _USAGE_UPSERTS[dialect] = values.on_conflict_do_update(
-            index_elements=[usage.c.project_id, usage.c.day],
+            index_elements=[usage.c.project_id, usage.c.day, usage.c.shard],
             set_={
                 "api_calls": usage.c.api_calls + bindparam("b_api_calls"),
                 "rooms_created": usage.c.rooms_created + bindparam("b_rooms"),
             },
-        ).returning(usage.c.api_calls, usage.c.rooms_created)
+        )
     return statement
+
+
+_USAGE_OF_DAY = select(
+    func.coalesce(func.sum(ProjectDailyUsage.api_calls), 0),
+    func.coalesce(func.sum(ProjectDailyUsage.rooms_created), 0),
+).where(ProjectDailyUsage.project_id == bindparam("project_id"), ProjectDailyUsage.day == bindparam("day"))
 
 
 class TenancyRepository:
@@ -144,20 +151,27 @@ class TenancyRepository:
         cursor = await self.session.get(model, params.after) if params.after else None
         return await paginate(self.session, statement, model, params, cursor)
 
-    async def increment_usage(
-        self, project_id: str, day: date, *, api_calls: int = 0, rooms_created: int = 0
-    ) -> DailyCounts:
-        """Atomically add to today's counters and return the new totals (one upsert, both dialects)."""
-        statement = _usage_upsert(self.session.get_bind().dialect.name)
-        result = await self.session.execute(
-            statement,
-            {"b_project_id": project_id, "b_day": day, "b_api_calls": api_calls, "b_rooms": rooms_created},
+    async def add_usage(
+        self, project_id: str, day: date, *, shard: int, api_calls: int = 0, rooms_created: int = 0
+    ) -> None:
+        """Add to one shard of a day's counters (one upsert, both dialects); it stays locked until
+        the transaction ends."""
+        await self.session.execute(
+            _usage_upsert(self.session.get_bind().dialect.name),
+            {
+                "b_project_id": project_id,
+                "b_day": day,
+                "b_shard": shard,
+                "b_api_calls": api_calls,
+                "b_rooms": rooms_created,
+            },
         )
-        api_calls_total, rooms_total = result.one()
-        return DailyCounts(api_calls_total, rooms_total)
 
-    async def usage(self, project_id: str, day: date) -> ProjectDailyUsage | None:
-        return await self.session.get(ProjectDailyUsage, (project_id, day))
+    async def usage(self, project_id: str, day: date) -> DailyCounts:
+        api_calls, rooms_created = (
+            await self.session.execute(_USAGE_OF_DAY, {"project_id": project_id, "day": day})
+        ).one()
+        return DailyCounts(int(api_calls), int(rooms_created))
 
     async def revoke_credentials(self, ids: list[str], when: Any) -> None:
         await self.session.execute(update(Credential).where(Credential.id.in_(ids)).values(revoked_at=when))

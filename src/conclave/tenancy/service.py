@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -17,6 +18,9 @@ from conclave.kit.time import today, utcnow
 from conclave.tenancy.models import LIMIT_NAMES, Credential, Organization, Project, usable_between
 from conclave.tenancy.repository import TenancyRepository
 from conclave.tenancy.schemas import ProjectCreate, ProjectFields
+
+USAGE_SHARDS = 8
+"""Rows a project's daily counters may spread over (``ProjectDailyUsage``); shard 0 is for limits."""
 
 
 @dataclass(frozen=True)
@@ -402,21 +406,37 @@ class TenancyService:
 
     async def count_api_call(self, session: AsyncSession, project: Project) -> None:
         """Count a call against ``max_api_calls_per_day``; only projects with a quota pay the write."""
-        if project.max_api_calls_per_day is None:
+        limit = project.max_api_calls_per_day
+        if limit is None:
             return
-        usage = await TenancyRepository(session).increment_usage(project.id, today(), api_calls=1)
-        if usage.api_calls > project.max_api_calls_per_day:
+        repository = TenancyRepository(session)
+        await repository.add_usage(project.id, today(), shard=0, api_calls=1)
+        used = (await repository.usage(project.id, today())).api_calls
+        if used > limit:
             raise QuotaExceeded(
-                f"daily API call quota of {project.max_api_calls_per_day} reached; it resets at 00:00 UTC",
+                f"daily API call quota of {limit} reached; it resets at 00:00 UTC",
                 code="api_quota_exceeded",
-                details={"limit": project.max_api_calls_per_day, "used": usage.api_calls},
+                details={"limit": limit, "used": used},
             )
 
-    async def count_room_created(self, session: AsyncSession, project: Project) -> None:
-        """Count a room creation; the upsert also serialises concurrent creations of one project."""
-        usage = await TenancyRepository(session).increment_usage(project.id, today(), rooms_created=1)
+    async def count_room_created(
+        self, session: AsyncSession, project: Project, *, serialise: bool = False
+    ) -> None:
+        """Count a room creation.
+
+        With a daily limit, or ``serialise``, it counts on shard 0 of the day, whose row then stays
+        locked until commit: the project's concurrent creations take turns from here, so the limit
+        (or the caller's own count) is exact. Otherwise it counts on a random other shard, and
+        concurrent creations do not wait for each other.
+        """
         limit = project.max_daily_rooms
-        if limit is not None and usage.rooms_created > limit:
+        repository = TenancyRepository(session)
+        if limit is None and not serialise:
+            shard = random.randrange(1, USAGE_SHARDS)
+            await repository.add_usage(project.id, today(), shard=shard, rooms_created=1)
+            return
+        await repository.add_usage(project.id, today(), shard=0, rooms_created=1)
+        if limit is not None and (await repository.usage(project.id, today())).rooms_created > limit:
             raise Forbidden(
                 f"the project may create at most {limit} rooms a day",
                 code="max_daily_rooms_reached",
@@ -425,10 +445,7 @@ class TenancyService:
 
     async def usage_today(self, session: AsyncSession, project_id: str) -> dict[str, int]:
         usage = await TenancyRepository(session).usage(project_id, today())
-        return {
-            "api_calls": usage.api_calls if usage else 0,
-            "rooms_created": usage.rooms_created if usage else 0,
-        }
+        return {"api_calls": usage.api_calls, "rooms_created": usage.rooms_created}
 
     async def projects_by_label(
         self, session: AsyncSession, organization_id: str, label: str | None
