@@ -409,9 +409,9 @@ class TenancyService:
         limit = project.max_api_calls_per_day
         if limit is None:
             return
-        repository = TenancyRepository(session)
-        await repository.add_usage(project.id, today(), shard=0, api_calls=1)
-        used = (await repository.usage(project.id, today())).api_calls
+        # API calls are only ever counted on shard 0, so its count is the day's.
+        counts = await TenancyRepository(session).add_usage(project.id, today(), shard=0, api_calls=1)
+        used = counts.api_calls
         if used > limit:
             raise QuotaExceeded(
                 f"daily API call quota of {limit} reached; it resets at 00:00 UTC",
