@@ -304,8 +304,7 @@ def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool =
             await runtime.runner.stop()
             await runtime.realtime.stop()
             await media.aclose()
-            if runtime.access.group_commit is not None:
-                await runtime.access.group_commit.drain()
+            await runtime.access.group_commit.drain()
             await engine.dispose()
 
     app = FastAPI(

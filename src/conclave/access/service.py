@@ -101,7 +101,7 @@ class AccessService:
         tenancy: TenancyService,
         public_url: str,
         default_ttl_seconds: int,
-        group_commit: GroupCommitter | None = None,
+        group_commit: GroupCommitter,
     ) -> None:
         self.tenancy = tenancy
         self.public_url = public_url
@@ -302,7 +302,7 @@ class AccessService:
             "not_before": from_timestamp(nbf),
             "expires_at": from_timestamp(exp),
         }
-        if self.group_commit is None or has_used_database(session):
+        if has_used_database(session):
             await IssuedTokenRepository(session, project.id).add(record)
         else:
             try:
