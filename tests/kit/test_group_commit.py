@@ -94,3 +94,17 @@ async def test_a_cancelled_waiter_still_gets_its_row_written(
     assert await _names(engine, table) == {"kept"}
     async with engine.connect() as connection:
         assert await connection.scalar(select(func.count()).select_from(table)) == 1
+
+
+async def test_an_insert_made_as_the_writer_finishes_is_written(
+    probe: tuple[AsyncEngine, Table, list[int]],
+) -> None:
+    """A request woken by its commit can queue its next row before the finished writer is gone
+    from the writer set: that row must still get a writer instead of waiting for the next insert."""
+    engine, table, _ = probe
+    committer = GroupCommitter(engine)
+    statement = insert(table)
+    async with asyncio.timeout(10):  # not wait_for: the inserts must run in this task, one by one
+        for i in range(3):
+            await committer.insert(statement, {"id": i, "name": f"n{i}"})
+    assert await _names(engine, table) == {"n0", "n1", "n2"}

@@ -50,7 +50,10 @@ class GroupCommitter:
         raise what inserting it alone raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((statement, row, future))
-        if len(self._writers) < self.max_writers:
+        # A writer that found the queue empty is done at once, but leaves ``_writers`` only when
+        # its done-callback runs, later in the loop: counting it would leave this row waiting for
+        # the next insert (forever, for the last request before a quiet spell).
+        if sum(not writer.done() for writer in self._writers) < self.max_writers:
             writer = asyncio.create_task(self._write_queue(), name="group-commit")
             self._writers.add(writer)
             writer.add_done_callback(self._writers.discard)
