@@ -36,7 +36,7 @@ from conclave.kit.heap import settle_heap
 from conclave.kit.ids import new_id
 from conclave.kit.jobs import JobQueue, JobRunner
 from conclave.kit.migrate import current_revisions, head_revisions, upgrade
-from conclave.kit.route_index import index_included_routers, serve_directly
+from conclave.kit.route_index import index_included_routers, serve_first
 from conclave.libraries import endpoints as library_endpoints
 from conclave.libraries.service import LibraryService
 from conclave.media.nodes import MediaNodes
@@ -364,7 +364,6 @@ def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool =
     app.include_router(tenancy_endpoints.admin_router)
     app.include_router(tenancy_endpoints.projects_router)
     app.include_router(access_endpoints.router)
-    serve_directly(app, room_endpoints.token_router)
     app.include_router(room_endpoints.router)
     app.include_router(session_endpoints.router)
     app.include_router(chat_endpoints.router)
@@ -390,5 +389,6 @@ def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool =
     from conclave.compat.qriib.endpoints import router as qriib_router
 
     app.include_router(qriib_router)
+    serve_first(app, room_endpoints.token_router)
     index_included_routers(app.router.routes)
     return app

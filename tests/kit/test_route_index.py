@@ -6,10 +6,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi import APIRouter
 from starlette.routing import Match
 
 from conclave.app import create_app
-from conclave.kit.route_index import literal_head
+from conclave.kit.route_index import literal_head, serve_first
 from tests.conftest import make_settings
 
 
@@ -45,3 +47,25 @@ def test_guarded_routers_match_every_route_they_hold_as_before(tmp_path: Path) -
         # A path outside every head of the router is refused without scanning it.
         assert route.matches(_scope("/no-such-prefix/x", "http", "GET"))[0] == Match.NONE
     assert checked > 200
+
+
+def test_the_token_route_is_tried_first(tmp_path: Path) -> None:
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    first = app.router.routes[0]
+    assert getattr(first, "path", None) == "/api/v1/rooms/{room}/token"
+    scope = _scope("/api/v1/rooms/x1/token", "http", "POST")
+    # No later route answers what it answers: putting it first changed no request's route.
+    assert [route for route in app.router.routes[1:] if route.matches(scope)[0] is Match.FULL] == []
+
+
+def test_serve_first_refuses_a_route_another_route_also_answers(tmp_path: Path) -> None:
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    shadowing = APIRouter(prefix="/api/v1")
+
+    @shadowing.get("/rooms/{anything}")
+    async def anything(anything: str) -> None: ...
+
+    before = list(app.router.routes)
+    with pytest.raises(ValueError, match="GET /api/v1/rooms/x"):
+        serve_first(app, shadowing)
+    assert app.router.routes == before

@@ -8,7 +8,7 @@ and never reads its own write too early.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -60,21 +60,27 @@ class TransactionalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def transactional_handler(request: Request) -> Response:
-            try:
-                await _refuse_unstorable_text(request)
-                response = await handler(request)
-            except BaseException as exc:
-                await _finish(request, commit=False)
-                _raise_refusal_for(exc)
-                raise
-            try:
-                await _finish(request, commit=response.status_code < 400)
-            except Exception as exc:  # the flush at commit can meet the input's characters too
-                _raise_refusal_for(exc)
-                raise
-            return response
+            return await respond_in_transaction(request, lambda: handler(request))
 
         return transactional_handler
+
+
+async def respond_in_transaction(request: Request, respond: Callable[[], Awaitable[Response]]) -> Response:
+    """``respond()``, with the request's session committed before the response is sent (rolled back
+    on an error status or an exception), after refusing text the database cannot store."""
+    try:
+        await _refuse_unstorable_text(request)
+        response = await respond()
+    except BaseException as exc:
+        await _finish(request, commit=False)
+        _raise_refusal_for(exc)
+        raise
+    try:
+        await _finish(request, commit=response.status_code < 400)
+    except Exception as exc:  # the flush at commit can meet the input's characters too
+        _raise_refusal_for(exc)
+        raise
+    return response
 
 
 async def _refuse_unstorable_text(request: Request) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from conclave.access.schemas import TokenOut, TokenRequest
 from conclave.access.service import AccessService
+from conclave.kit.direct_route import DirectRoute
 from conclave.kit.pagination import Page, PageParams, page_params
 from conclave.kit.responses import ModelResponse
 from conclave.kit.routing import TransactionalRoute, from_state, get_session
@@ -29,9 +30,10 @@ Access = Annotated[AccessService, Depends(from_state("access"))]
 Pagination = Annotated[PageParams, Depends(page_params)]
 
 router = APIRouter(prefix="/api/v1", tags=["rooms"], route_class=TransactionalRoute)
-# The most frequent call of an integration, in a router of its own whose route the app serves
-# directly (``kit.route_index.serve_directly``), not through an included router.
-token_router = APIRouter(prefix="/api/v1", tags=["rooms"], route_class=TransactionalRoute)
+# The most frequent call of an integration, in a router of its own whose route the app tries
+# first (``kit.route_index.serve_first``), not through an included router, and which calls
+# its endpoint itself for well-formed JSON (``kit.direct_route``).
+token_router = APIRouter(prefix="/api/v1", tags=["rooms"], route_class=DirectRoute)
 
 
 @router.get("", response_model=RoomDefaultsOut, tags=["default settings"])
