@@ -389,6 +389,6 @@ def create_app(settings: Settings | None = None, *, settle_heap_on_start: bool =
     from conclave.compat.qriib.endpoints import router as qriib_router
 
     app.include_router(qriib_router)
-    serve_first(app, room_endpoints.token_router)
+    serve_first(app, room_endpoints.first_router)
     index_included_routers(app.router.routes)
     return app

@@ -49,13 +49,15 @@ def test_guarded_routers_match_every_route_they_hold_as_before(tmp_path: Path) -
     assert checked > 200
 
 
-def test_the_token_route_is_tried_first(tmp_path: Path) -> None:
+def test_room_creation_and_tokens_are_tried_first(tmp_path: Path) -> None:
     app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
-    first = app.router.routes[0]
-    assert getattr(first, "path", None) == "/api/v1/rooms/{room}/token"
-    scope = _scope("/api/v1/rooms/x1/token", "http", "POST")
-    # No later route answers what it answers: putting it first changed no request's route.
-    assert [route for route in app.router.routes[1:] if route.matches(scope)[0] is Match.FULL] == []
+    first = [getattr(route, "path", None) for route in app.router.routes[:2]]
+    assert first == ["/api/v1/rooms", "/api/v1/rooms/{room}/token"]
+    for path in ("/api/v1/rooms", "/api/v1/rooms/x1/token"):
+        scope = _scope(path, "http", "POST")
+        # No later route answers what they answer: putting them first changed no request's route.
+        later = [route for route in app.router.routes[2:] if route.matches(scope)[0] is Match.FULL]
+        assert later == []
 
 
 def test_serve_first_refuses_a_route_another_route_also_answers(tmp_path: Path) -> None:

@@ -41,6 +41,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetimes are not stored; use conclave.kit.time.utcnow()")
         return value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, the text SQLAlchemy's SQLite ``DATETIME`` stores, written by ``isoformat``.
+
+        Why: SQLAlchemy formats each value through a seven-key dict (about 1.7 µs); an issued
+        token's row holds three. The text is the same (``tests/kit/test_db_types.py``).
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        to_stored = self.process_bind_param
+
+        def process(value: datetime | None) -> str | None:
+            stored = to_stored(value, dialect)
+            return None if stored is None else stored.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

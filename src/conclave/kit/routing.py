@@ -22,7 +22,8 @@ from conclave.kit.exception_handlers import as_conclave_error
 from conclave.kit.text_input import has_unstorable, json_has_unstorable, refused_text, unstorable_text
 from conclave.kit.transaction import finish, is_pristine
 
-_STATE_KEY = "db_session"
+# In the ASGI scope rather than ``request.state``: a missing attribute there costs an exception.
+_SCOPE_KEY = "conclave.db_session"
 
 
 def from_state(attribute: str) -> Callable[[Request], Coroutine[Any, Any, Any]]:
@@ -46,12 +47,12 @@ MAX_IDLE_SESSIONS = 32
 
 async def get_session(request: Request) -> AsyncSession:
     """The request's session, opened on first use."""
-    session: AsyncSession | None = getattr(request.state, _STATE_KEY, None)
+    session: AsyncSession | None = request.scope.get(_SCOPE_KEY)
     if session is None:
         sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
         idle = _idle_sessions.get(sessionmaker)
         session = idle.pop() if idle else sessionmaker()
-        setattr(request.state, _STATE_KEY, session)
+        request.scope[_SCOPE_KEY] = session
     return session
 
 
@@ -103,10 +104,9 @@ def _raise_refusal_for(exc: BaseException) -> None:
 
 
 async def _finish(request: Request, *, commit: bool) -> None:
-    session: AsyncSession | None = getattr(request.state, _STATE_KEY, None)
+    session: AsyncSession | None = request.scope.pop(_SCOPE_KEY, None)
     if session is None:
         return
-    setattr(request.state, _STATE_KEY, None)
     if is_pristine(session):
         idle = _idle_sessions.setdefault(request.app.state.sessionmaker, [])
         if len(idle) < MAX_IDLE_SESSIONS:

@@ -30,10 +30,10 @@ Access = Annotated[AccessService, Depends(from_state("access"))]
 Pagination = Annotated[PageParams, Depends(page_params)]
 
 router = APIRouter(prefix="/api/v1", tags=["rooms"], route_class=TransactionalRoute)
-# The most frequent call of an integration, in a router of its own whose route the app tries
-# first (``kit.route_index.serve_first``), not through an included router, and which calls
-# its endpoint itself for well-formed JSON (``kit.direct_route``).
-token_router = APIRouter(prefix="/api/v1", tags=["rooms"], route_class=DirectRoute)
+# The most frequent calls of an integration (creating a room, issuing a token), in a router whose
+# routes the app tries first (``kit.route_index.serve_first``), not through an included router,
+# and which call their endpoints themselves for well-formed JSON (``kit.direct_route``).
+first_router = APIRouter(prefix="/api/v1", tags=["rooms"], route_class=DirectRoute)
 
 
 @router.get("", response_model=RoomDefaultsOut, tags=["default settings"])
@@ -50,11 +50,12 @@ async def update_default_settings(
     return RoomDefaultsOut.model_validate(await rooms.update_defaults(session, project, body))
 
 
-@router.post("/rooms", response_model=RoomOut)
-async def create_room(
-    project: CurrentProject, session: Session, rooms: Rooms, body: RoomCreate | None = None
-) -> ModelResponse:
+@first_router.post("/rooms", response_model=RoomOut)
+async def create_room(request: Request, body: RoomCreate | None = None) -> ModelResponse:
     """Create a room; every field is optional and `{}` uses the project's default settings."""
+    project = await authenticated_project(request)  # as in issue_room_token, below
+    session = await get_session(request)
+    rooms: RoomService = request.app.state.rooms
     room = await rooms.create_room(session, project, body or RoomCreate())
     return ModelResponse(RoomOut.model_validate(rooms.view(room)))
 
@@ -110,7 +111,7 @@ async def delete_room(room: str, project: CurrentProject, session: Session, room
     await rooms.delete_room(session, project, room)
 
 
-@token_router.post("/rooms/{room}/token", response_model=TokenOut, tags=["tokens"])
+@first_router.post("/rooms/{room}/token", response_model=TokenOut, tags=["tokens"])
 async def issue_room_token(room: str, request: Request, body: TokenRequest | None = None) -> ModelResponse:
     """An HS256 JWT for one participant, signed with the project secret, and a link that opens the room."""
     # The most frequent call: its project, session and services are taken here rather than as
