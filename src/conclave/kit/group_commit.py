@@ -2,12 +2,17 @@
 
 Why: recording an issued token is the only write a token request makes, and a transaction of its
 own per row cost more than the rest of the request. Concurrent requests queue their rows here;
-one writer inserts everything queued (``executemany`` per table) and commits once, then every
+one writer inserts everything queued for a statement (``executemany``) and commits once, then every
 waiting request returns. Each row is still committed before its request answers, so nothing is
 acknowledged that a crash could lose.
 
-If a batch fails (say one row breaks a foreign key because its room was just deleted), each row
-of it is retried alone, so only the request whose row is at fault sees the error.
+On PostgreSQL the rows go without an explicit transaction (``AUTOCOMMIT``): asyncpg sends an
+``executemany`` as one pipeline that PostgreSQL runs as one implicit transaction, all rows or none
+(asyncpg >= 0.22), committed when it ends. That is one round trip where BEGIN, the rows and COMMIT
+were three, and each of them waited for the busy event loop to read its reply.
+
+If a statement's rows fail (say one breaks a foreign key because its room was just deleted), each
+of them is retried alone, so only the request whose row is at fault sees the error.
 
 Only for rows that need no other write of their request to be visible: the writer uses its own
 connection, so a request that has already written in its own transaction must insert there
@@ -44,6 +49,10 @@ class GroupCommitter:
         self.max_writers = max_writers
         self._queue: list[_Queued] = []
         self._writers: set[asyncio.Task[None]] = set()
+        # The same pool, its connections switched to autocommit while the writer holds them.
+        self._autocommit: AsyncEngine | None = None
+        if engine.dialect.name == "postgresql":
+            self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def insert(self, statement: Insert, row: dict[str, Any]) -> None:
         """Return once ``row`` is committed by ``statement`` (reuse one, for the compiled cache);
@@ -76,31 +85,38 @@ class GroupCommitter:
             del self._queue[: self.max_batch_rows]
             if not batch:  # another writer took it
                 return
-            try:
-                await self._write(batch)
-            except Exception:
-                for item in batch:
-                    await self._write_alone(item)
-            else:
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+            by_statement: dict[Insert, list[_Queued]] = {}
+            for item in batch:
+                by_statement.setdefault(item[0], []).append(item)
+            for statement, items in by_statement.items():
+                await self._write_or_retry_alone(statement, items)
 
-    async def _write_alone(self, item: _Queued) -> None:
-        future = item[2]
+    async def _write_or_retry_alone(self, statement: Insert, items: Sequence[_Queued]) -> None:
         try:
-            await self._write([item])
+            await self._write(statement, [row for _, row, _ in items])
         except Exception as exc:
-            if not future.done():
-                future.set_exception(exc)
+            if len(items) > 1:
+                for item in items:
+                    await self._write_or_retry_alone(statement, [item])
+                return
+            _resolve(items[0][2], exc)
         else:
-            if not future.done():
-                future.set_result(None)
+            for _, _, future in items:
+                _resolve(future, None)
 
-    async def _write(self, batch: Sequence[_Queued]) -> None:
-        by_statement: dict[Insert, list[dict[str, Any]]] = {}
-        for statement, row, _ in batch:
-            by_statement.setdefault(statement, []).append(row)
-        async with self.engine.begin() as connection:
-            for statement, rows in by_statement.items():
+    async def _write(self, statement: Insert, rows: list[dict[str, Any]]) -> None:
+        if self._autocommit is not None:
+            async with self._autocommit.connect() as connection:
                 await connection.execute(statement, rows)
+        else:
+            async with self.engine.begin() as connection:
+                await connection.execute(statement, rows)
+
+
+def _resolve(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():  # its request was cancelled
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
