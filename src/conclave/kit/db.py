@@ -28,6 +28,9 @@ NAMING_CONVENTION = {
 }
 
 
+_STORED_LENGTH = len("2026-01-01 00:00:00.000000")
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC and always returns aware datetimes, since SQLite drops the zone."""
 
@@ -53,7 +56,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         def process(value: datetime | None) -> str | None:
             stored = to_stored(value, dialect)
-            return None if stored is None else stored.replace(tzinfo=None).isoformat(" ", "microseconds")
+            # Always UTC here: the text without its "+00:00".
+            return None if stored is None else stored.isoformat(" ", "microseconds")[:_STORED_LENGTH]
 
         return process
 
