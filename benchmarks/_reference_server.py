@@ -1,19 +1,20 @@
 """``conclave serve`` plus reference routes that bound what token- and room-shaped routes can reach.
 
 Why: ``api_throughput.py`` divides each scenario by ``GET /healthz``. That ratio mixes Conclave's own
-work with what FastAPI charges for a route that takes a path parameter and a JSON body and returns a
-response model, which ``/healthz`` does not pay. These routes measure the two parts separately, on
-the same server and in the same run:
+work with what the framework charges for a route that takes a path parameter and a JSON body and
+returns a model, which ``/healthz`` does not pay. These routes measure the two parts separately, on
+the same server and in the same run, served as the hot routes are (``kit.direct_route.DirectRoute``,
+tried first, see ``kit.route_index.serve_first``):
 
 - ``framework-floor``: the token route's shape (path parameter, the request, an optional
   ``TokenRequest`` body, a ``TokenOut`` sent as ``kit.responses.ModelResponse``) with no work at
   all. No route of that shape can do better.
 - ``auth-floor``: the same, plus the real project authentication (through its cache, see
-  ``kit.read_cache``, and the request's ``AsyncSession``) and the real transactional route class,
-  but no write and no JWT.
-- ``room-floor``: the create-room route's shape (optional ``RoomCreate`` body, a ``RoomOut`` of a
-  default room validated and sent as a ``ModelResponse``) with no work at all. No route that
-  creates a room can do better.
+  ``kit.read_cache``, and the request's ``AsyncSession``) and the real transaction handling, but no
+  write and no JWT.
+- ``room-floor``: the create-room route's shape (the request, an optional ``RoomCreate`` body, a
+  ``RoomOut`` of a default room validated and sent as a ``ModelResponse``) with no work at all. No
+  route that creates a room can do better.
 
 They are benchmark-only: they are added here, never by ``create_app``, and they sit first in the
 route table so their figures are the most favourable a route of their shape can get.
@@ -33,9 +34,9 @@ from conclave.access.schemas import TokenOut, TokenRequest
 from conclave.app import create_app
 from conclave.cli import serve_application
 from conclave.config import Settings
+from conclave.kit.direct_route import DirectRoute
 from conclave.kit.responses import ModelResponse
-from conclave.kit.route_index import index_included_routers
-from conclave.kit.routing import TransactionalRoute
+from conclave.kit.route_index import serve_first
 from conclave.kit.time import utcnow
 from conclave.rooms.schemas import RoomCreate, RoomOut
 from conclave.rooms.settings import project_defaults
@@ -75,7 +76,8 @@ RoomOut.model_validate(_ROOM)  # fail at start-up, not mid-run, if RoomOut chang
 
 
 def reference_router() -> APIRouter:
-    router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+    # Served as the hot routes are: direct routes (``kit.direct_route``) tried first.
+    router = APIRouter(route_class=DirectRoute, include_in_schema=False)
 
     @router.post(FRAMEWORK_FLOOR_PATH, response_model=TokenOut)
     async def framework_floor(room: str, request: Request, body: TokenRequest | None = None) -> ModelResponse:
@@ -87,7 +89,7 @@ def reference_router() -> APIRouter:
         return ModelResponse(TokenOut(token=_TOKEN, link=_LINK))
 
     @router.post(ROOM_FLOOR_PATH, response_model=RoomOut)
-    async def room_floor(body: RoomCreate | None = None) -> ModelResponse:
+    async def room_floor(request: Request, body: RoomCreate | None = None) -> ModelResponse:
         return ModelResponse(RoomOut.model_validate(_ROOM))  # as create_room answers its new room
 
     return router
@@ -95,12 +97,7 @@ def reference_router() -> APIRouter:
 
 def application(settings: Settings) -> FastAPI:
     app = create_app(settings, settle_heap_on_start=True)
-    before = len(app.router.routes)
-    app.include_router(reference_router())
-    added = app.router.routes[before:]
-    del app.router.routes[before:]
-    index_included_routers(added)  # as create_app does for its own routers
-    app.router.routes[0:0] = added
+    serve_first(app, reference_router())
     return app
 
 
