@@ -40,7 +40,7 @@ from conclave.kit.route_index import serve_first
 from conclave.kit.time import utcnow
 from conclave.rooms.schemas import RoomCreate, RoomOut
 from conclave.rooms.settings import project_defaults
-from conclave.tenancy.auth import authenticated_project
+from conclave.tenancy.auth import CurrentProject
 
 PREFIX = "/_bench/rooms"
 FRAMEWORK_FLOOR_PATH = PREFIX + "/{room}/framework-floor"
@@ -84,9 +84,10 @@ def reference_router() -> APIRouter:
         return ModelResponse(TokenOut(token=_TOKEN, link=_LINK))
 
     @router.post(AUTH_FLOOR_PATH, response_model=TokenOut)
-    async def auth_floor(room: str, request: Request, body: TokenRequest | None = None) -> ModelResponse:
-        await authenticated_project(request)  # as the token route authenticates
-        return ModelResponse(TokenOut(token=_TOKEN, link=_LINK))
+    async def auth_floor(
+        room: str, project: CurrentProject, body: TokenRequest | None = None
+    ) -> ModelResponse:
+        return ModelResponse(TokenOut(token=_TOKEN, link=_LINK))  # authenticated as the token route is
 
     @router.post(ROOM_FLOOR_PATH, response_model=RoomOut)
     async def room_floor(request: Request, body: RoomCreate | None = None) -> ModelResponse:

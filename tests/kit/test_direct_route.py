@@ -32,6 +32,23 @@ async def answer_required(item: str, body: Item) -> JSONResponse:
     return JSONResponse({"item": item, "body": body.model_dump()})
 
 
+callers: list[str] = []
+
+
+async def caller(request: Request) -> str:
+    """A request-only dependency standing for authentication."""
+    callers.append(request.url.path)
+    if request.headers.get("authorization") != "Bearer good":
+        raise HTTPException(status_code=401, detail="bad credential")
+    return "good"
+
+
+async def answer_guarded(
+    item: str, who: Annotated[str, Depends(caller)], body: Item | None = None
+) -> JSONResponse:
+    return JSONResponse({"item": item, "who": who, "body": body.model_dump() if body else None})
+
+
 Client = tuple[httpx.AsyncClient, list[str]]
 
 
@@ -45,6 +62,7 @@ async def client() -> AsyncIterator[Client]:
     for router, prefix in ((direct, "/direct"), (plain, "/plain")):
         router.add_api_route(prefix + "/{item}", answer, methods=["POST"])
         router.add_api_route(prefix + "/{item}/required", answer_required, methods=["POST"])
+        router.add_api_route(prefix + "/{item}/guarded", answer_guarded, methods=["POST"])
     app.router.routes.extend(direct.routes + plain.routes)  # as ``kit.route_index.serve_first`` does
     handled_by_fastapi: list[str] = []
     for route in direct.routes:
@@ -124,8 +142,16 @@ async def test_a_required_body_left_out_gets_fastapis_answer(client: Client) -> 
     assert handled_by_fastapi == ["/direct/a1/required"]
 
 
-async def _with_dependency(item: str, value: Annotated[str, Depends(lambda: "x")]) -> Response:
+async def _with_dependency_on_a_query(item: str, value: Annotated[str, Depends(_takes_a_query)]) -> Response:
     return Response()
+
+
+async def _with_synchronous_dependency(item: str, value: Annotated[str, Depends(lambda: "x")]) -> Response:
+    return Response()
+
+
+async def _takes_a_query(page: int = 1) -> str:
+    return str(page)
 
 
 async def _with_query(item: str, page: int = 1) -> Response:
@@ -150,9 +176,42 @@ def _synchronous(item: str) -> Response:
 
 @pytest.mark.parametrize(
     "endpoint",
-    [_with_dependency, _with_query, _with_int_path, _returning_a_model, _with_two_bodies, _synchronous],
+    [
+        _with_dependency_on_a_query,
+        _with_synchronous_dependency,
+        _with_query,
+        _with_int_path,
+        _returning_a_model,
+        _with_two_bodies,
+        _synchronous,
+    ],
 )
 def test_signatures_that_need_fastapi_are_refused_when_the_route_is_made(endpoint: Any) -> None:
     router = APIRouter(route_class=DirectRoute)
     with pytest.raises(UnsupportedDirectRoute):
         router.add_api_route("/things/{item}", endpoint, methods=["POST"])
+
+
+@pytest.mark.parametrize(
+    ("credential", "content", "status"),
+    [
+        ("good", b'{"name": "x"}', 200),
+        ("bad", b'{"name": "x"}', 401),  # the dependency refuses, called by the direct route
+        ("bad", b'{"name": 5}', 401),  # FastAPI calls dependencies before reading the body
+        ("good", b'{"name": 5}', 422),
+    ],
+)
+async def test_request_only_dependencies_answer_as_fastapi_orders_them(
+    client: Client, credential: str, content: bytes, status: int
+) -> None:
+    http, handled_by_fastapi = client
+    callers.clear()
+    headers = {"content-type": "application/json", "authorization": f"Bearer {credential}"}
+    direct, plain = await _both(http, "/a1/guarded", content=content, headers=headers)
+    assert direct.status_code == plain.status_code == status
+    assert direct.content == plain.content
+    # Only a body the model refuses goes to FastAPI, which then calls the dependency itself: either
+    # way it runs once.
+    refused_body = content == b'{"name": 5}'
+    assert handled_by_fastapi == (["/direct/a1/guarded"] if refused_body else [])
+    assert callers.count("/direct/a1/guarded") == 1

@@ -273,3 +273,16 @@ async def test_room_lifecycle_verbs(client: httpx.AsyncClient, app: Any, project
         await session.commit()
     fetched = (await client.get(f"/api/v1/rooms/{scheduled['id']}", headers=project.headers)).json()
     assert fetched["status"] == "idle"
+
+
+async def test_credentials_are_checked_before_the_body(
+    client: httpx.AsyncClient, project: ProjectKeys
+) -> None:
+    room = await create_room(client, project)
+    invalid = [("/api/v1/rooms", {"kind": "hologram"}), (f"/api/v1/rooms/{room['id']}/token", {"u": 5})]
+    for path, body in invalid:
+        for headers in ({"Authorization": "Bearer not-a-secret"}, {}):
+            response = await client.post(path, json=body, headers=headers)
+            assert response.status_code == 401, response.text
+        response = await client.post(path, json=body, headers=project.headers)
+        assert response.status_code == 422, response.text

@@ -16,9 +16,13 @@ Neither FastAPI nor Starlette offers a lighter mode, so this adds one, as narrow
   is FastAPI's, byte for byte.
 
 Only signatures where those arguments are plain to build are accepted (checked when the route is
-made): ``str`` path parameters, the ``Request``, at most one body model; no dependencies, query,
-header or cookie parameters. The endpoint returns a ``Response`` itself (``kit.responses``), so there
-is no response model to apply.
+made): ``str`` path parameters, the ``Request``, at most one body model, and dependencies that take
+nothing but the request (``tenancy.auth.CurrentProject``, ``kit.routing.get_session``, services
+``from_state``); no query, header or cookie parameters. The dependencies are called in their
+declared order once the body is known to be valid, so a request FastAPI would refuse for its body
+reaches none of them here, and FastAPI's own handler, which calls them before reading the body,
+decides what such a request gets (a bad credential still answers 401 before a bad body's 422). The
+endpoint returns a ``Response`` itself (``kit.responses``), so there is no response model to apply.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ import inspect
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel, ValidationError
 from starlette._exception_handler import wrap_app_handling_exceptions  # as Starlette's own routes
 from starlette.exceptions import HTTPException
@@ -47,6 +52,16 @@ class UnsupportedDirectRoute(TypeError):
 
 
 @dataclass(frozen=True)
+class _Dependency:
+    """A dependency that takes nothing but the request (under ``request_param``, if at all)."""
+
+    param: str
+    call: Callable[..., Awaitable[Any]]
+    request_param: str | None
+    use_cache: bool
+
+
+@dataclass(frozen=True)
 class _Call:
     """How to build the endpoint's arguments from a request, as FastAPI would."""
 
@@ -55,6 +70,21 @@ class _Call:
     body_param: str | None
     body_model: type[BaseModel] | None
     body_default: Any
+    dependencies: tuple[_Dependency, ...]
+
+    async def resolve_dependencies(self, request: Request, values: dict[str, Any]) -> None:
+        """Add each dependency's value, in declared order, once per request where FastAPI would."""
+        solved: dict[Callable[..., Awaitable[Any]], Any] = {}
+        for dependency in self.dependencies:
+            if dependency.use_cache and dependency.call in solved:
+                values[dependency.param] = solved[dependency.call]
+                continue
+            if dependency.request_param is None:
+                value = await dependency.call()
+            else:
+                value = await dependency.call(**{dependency.request_param: request})
+            solved[dependency.call] = value
+            values[dependency.param] = value
 
     def arguments(self, request: Request, body: bytes) -> dict[str, Any] | None:
         """The endpoint's arguments, or None when FastAPI must handle the request."""
@@ -92,6 +122,14 @@ class DirectRoute(TransactionalRoute):
         super().__init__(path, endpoint, **kwargs)
         self._call = _call_for(self)
 
+    def _dependencies_overridden(self) -> bool:
+        """Whether the app overrides a dependency (tests may): FastAPI applies overrides."""
+        provider = self.dependency_overrides_provider
+        overrides: dict[Any, Any] | None = getattr(provider, "dependency_overrides", None)
+        if not overrides:
+            return False
+        return any(dependency.call in overrides for dependency in self._call.dependencies)
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in (self.methods or ()) or not _is_json(scope):
             await super().handle(scope, receive, send)
@@ -102,10 +140,16 @@ class DirectRoute(TransactionalRoute):
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             body = await _read_body(request)
             arguments = self._call.arguments(request, body)
-            if arguments is None:
+            if arguments is None or self._dependencies_overridden():
                 declined.append(body)
                 return
-            response = await respond_in_transaction(request, lambda: self.endpoint(**arguments))
+
+            async def respond() -> Response:
+                await self._call.resolve_dependencies(request, arguments)
+                response: Response = await self.endpoint(**arguments)
+                return response
+
+            response = await respond_in_transaction(request, respond)
             await response(scope, receive, send)
 
         await wrap_app_handling_exceptions(app, request)(scope, receive, send)
@@ -152,7 +196,6 @@ def _call_for(route: DirectRoute) -> _Call:
     dependant = route.dependant
     where = f"{sorted(route.methods or ())} {route.path} ({route.endpoint.__qualname__})"
     unsupported = {
-        "dependencies": dependant.dependencies,
         "query parameters": dependant.query_params,
         "header parameters": dependant.header_params,
         "cookie parameters": dependant.cookie_params,
@@ -190,7 +233,28 @@ def _call_for(route: DirectRoute) -> _Call:
         body_param=body_param,
         body_model=body_model,
         body_default=body_default,
+        dependencies=tuple(_dependency_for(sub, where) for sub in dependant.dependencies),
     )
+
+
+def _dependency_for(sub: Dependant, where: str) -> _Dependency:
+    takes_more = (
+        sub.dependencies
+        or sub.path_params
+        or sub.query_params
+        or sub.header_params
+        or sub.cookie_params
+        or sub.body_params
+        or sub.websocket_param_name
+        or sub.http_connection_param_name
+        or sub.response_param_name
+        or sub.background_tasks_param_name
+        or sub.security_scopes_param_name
+    )
+    call = sub.call
+    if takes_more or sub.name is None or call is None or not inspect.iscoroutinefunction(call):
+        raise UnsupportedDirectRoute(f"{where}: a dependency must be an async function of the request alone")
+    return _Dependency(sub.name, call, sub.request_param_name, sub.use_cache)
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
