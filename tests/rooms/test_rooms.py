@@ -28,6 +28,8 @@ async def test_empty_body_uses_defaults(client: httpx.AsyncClient, project: Proj
     assert len(room["friendly_url"]) <= 32
     assert room["room_url"] == f"http://conclave.test/meet/{room['friendly_url']}"
     assert room["created_at"].endswith("Z")
+    # The answer is the stored row, defaults included (``RoomRepository.insert_new``).
+    assert (await client.get(f"/api/v1/rooms/{room['id']}", headers=project.headers)).json() == room
 
 
 async def test_no_body_at_all_creates_a_room(client: httpx.AsyncClient, project: ProjectKeys) -> None:

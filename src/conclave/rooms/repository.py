@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, insert, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
+from conclave.kit.db import table_of
 from conclave.kit.ids import is_uuid
 from conclave.kit.pagination import PageParams, sql_offset
 from conclave.kit.repository import ProjectScopedRepository
@@ -24,6 +26,13 @@ _ROOM_BY_ID_OR_FRIENDLY_URL = select(Room).where(
 _ROOM_BY_FRIENDLY_URL = select(Room).where(
     Room.project_id == bindparam("project_id"), Room.friendly_url == bindparam("ref")
 )
+_INSERT_ROOM = insert(table_of(Room))
+_INSERT_TAGS = insert(table_of(RoomTag))
+# (attribute, column name, column default) of every column of a room, in the table's order.
+_ROOM_COLUMNS = [
+    (prop.key, prop.columns[0].name, prop.columns[0].default) for prop in inspect(Room).column_attrs
+]
+
 # A join reads the room and, to check the project's limits, its project: one statement for both.
 _ROOM_WITH_PROJECT = (
     select(Room)
@@ -48,6 +57,24 @@ async def rooms_by_global_ref(session: AsyncSession, ref: str) -> list[Room]:
 
 class RoomRepository(ProjectScopedRepository[Room]):
     model = Room
+
+    async def insert_new(self, room: Room) -> None:
+        """Insert a new room and its tags (``room.tag_rows``) as plain statements.
+
+        Why not ``session.add`` and a flush: the ORM's unit of work cost about 0.4 ms for one room,
+        a quarter of creating it. Each column's default is applied to ``room`` first (as a flush
+        would), so ``room`` holds exactly the row written. It stays outside the session: load the
+        room to change it later in the same transaction.
+        """
+        values: dict[str, Any] = {}
+        for attribute, column, default in _ROOM_COLUMNS:
+            if attribute not in room.__dict__ and default is not None:
+                setattr(room, attribute, default.arg(None) if default.is_callable else default.arg)
+            values[column] = getattr(room, attribute)
+        await self.session.execute(_INSERT_ROOM, values)
+        if room.tag_rows:
+            tags = [{"room_id": room.id, "tag": row.tag} for row in room.tag_rows]
+            await self.session.execute(_INSERT_TAGS, tags)
 
     async def by_ref(self, ref: str, *, with_tags: bool = True) -> Room | None:
         """A room by UUID or friendly_url, as every ``{room}`` path parameter accepts."""

@@ -177,8 +177,7 @@ class RoomService:
                 setattr(room, name, getattr(data, name))
         room.status = self._initial_status(room)
         room.tag_rows = [RoomTag(tag=tag) for tag in dict.fromkeys(data.tags or [])]
-        session.add(room)
-        await session.flush()
+        await repository.insert_new(room)
         if not (opens_now and project.max_active_rooms is not None):
             await self.tenancy.count_room_created(session, project)
         emit(session, self._event("room.created", room))
